@@ -1,0 +1,58 @@
+# kazoo.so: Kamailio's kazoo AMQP module, in Go.
+#
+#   make            build build/kazoo.so for the kamailio installed here (kamailio -v)
+#   make test       every test: Go unit tests, then end-to-end tests with real Kamailio,
+#                   RabbitMQ and sipp (what .ci/run runs)
+#   make install    copy kazoo.so into Kamailio's module directory (replaces the C module)
+#
+# Variables: KAMAILIO_BIN (kamailio to build for), KAMAILIO_SRC (your own configured or
+# unconfigured source tree of that version), GO (go binary).
+
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+KAMAILIO_BIN ?= $(shell command -v kamailio || echo /usr/sbin/kamailio)
+CACHE := .cache/kamailio
+BUILD := build
+SO := $(BUILD)/kazoo.so
+MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$' | head -1)" 2>/dev/null)
+
+# Only the -D set (kamdefs.h) and the ABI flags matter for loading; the rest follows Debian's
+# module build (dpkg-buildflags) for hardening.
+SHIM_CFLAGS := -DMOD_NAME='"kazoo"' -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wno-unused-function
+
+GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum
+
+.PHONY: all headers check test unit-test e2e-test install clean
+all: $(SO)
+
+headers: $(CACHE)/stamp
+$(CACHE)/stamp: kamailio-headers/prepare.sh kamailio-headers/gen-kamdefs.sh kamailio-headers/check-version.sh
+	KAMAILIO_BIN=$(KAMAILIO_BIN) kamailio-headers/prepare.sh $(CACHE)
+
+$(SO): $(CACHE)/stamp $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	CGO_ENABLED=1 CGO_CFLAGS="$(SHIM_CFLAGS)" $(GO) build -tags kazoo_so -buildmode=c-shared \
+		-trimpath -o $(SO).tmp ./kazoo
+	rm -f $(BUILD)/kazoo.so.tmp.h
+	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh $(SO).tmp
+	mv $(SO).tmp $(SO)
+
+check: $(SO)
+	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh $(SO)
+
+unit-test:
+	$(GO) vet ./...
+	$(GO) test ./kazoo/...
+
+e2e-test: $(SO)
+	KAZOO_SO=$(CURDIR)/$(SO) $(GO) test -count=1 -timeout 30m ./tests/...
+
+test: $(SO)
+	scripts/test.sh
+
+install: $(SO)
+	@[ -n "$(MODDIR)" ] || { echo "cannot find Kamailio's module directory; make install MODDIR=..."; exit 1; }
+	install -m 0644 $(SO) $(MODDIR)/kazoo.so
+
+clean:
+	rm -rf $(BUILD)

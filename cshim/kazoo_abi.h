@@ -1,0 +1,89 @@
+/*
+ * kazoo_abi.h - the whole boundary between the C shim and the Go side of kazoo.so.
+ *
+ * Both sides compile this header (the shim directly, Go through cgo), so a change here is a
+ * change of both. Only fixed-width integers, (pointer, length) pairs and integer handles cross
+ * it; every Go entry returns a kz_status. Pointers passed into Go are C-owned and valid only for
+ * the duration of the call: Go copies what it keeps (they are not declared const only because
+ * cgo declares exports without const). Output buffers are C-owned too; Go writes
+ * at most *_cap bytes and reports the length.
+ *
+ * Every entry may be called only in a process whose Go runtime runs (kz_go_ready() in the shim):
+ * an export called where the runtime was never started would block forever in cgo's
+ * _cgo_wait_runtime_init_done.
+ */
+#ifndef KAZOO_ABI_H
+#define KAZOO_ABI_H
+
+#include <stdint.h>
+
+/* bumped whenever a signature or a record layout below changes */
+#define KZ_ABI_VERSION 1
+
+typedef enum kz_status {
+	KZ_OK = 0,
+	KZ_ERR_ARGUMENT = -1,  /* bad input from the script: payload, key, headers */
+	KZ_ERR_NO_BROKER = -2, /* no open connection to any broker */
+	KZ_ERR_TIMEOUT = -3,   /* the broker did not answer in time */
+	KZ_ERR_REJECTED = -4,  /* the broker refused: nack, channel closed (unknown exchange, ...) */
+	KZ_ERR_INTERNAL = -5,  /* a bug on our side (a recovered Go panic) */
+	KZ_ERR_NOT_RUNNING = -6, /* Go is not running in this process (shim-side only) */
+	KZ_ERR_CONFIG = -7     /* the configuration handed to kzgo_init is unusable */
+} kz_status;
+
+/* log levels of records Go writes to the log relay pipe (Kamailio's L_* order) */
+enum kz_log_level {
+	KZ_LOG_ERR = 1,
+	KZ_LOG_WARN = 2,
+	KZ_LOG_NOTICE = 3,
+	KZ_LOG_INFO = 4,
+	KZ_LOG_DBG = 5
+};
+
+/*
+ * Log relay records: Go writes each record with one write(2) of at most KZ_LOG_RECORD_MAX bytes
+ * (atomic on a pipe) to the relay pipe: "<level digit><pid>|<text>\n", text without newlines.
+ */
+#define KZ_LOG_RECORD_MAX 4096
+
+/*
+ * Configuration handed to Go at start: a sequence of "key\0value\0" records (keys below);
+ * a key may repeat where noted. Values are text; integers in decimal.
+ */
+#define KZ_CFG_NODE_HOSTNAME "node_hostname"
+#define KZ_CFG_APP_NAME "app_name"
+#define KZ_CFG_APP_VERSION "app_version"
+#define KZ_CFG_AMQP_URL "amqp_connection" /* repeats, in declaration order */
+#define KZ_CFG_HEARTBEAT_SEC "amqp_heartbeats"
+#define KZ_CFG_CONNECT_TIMEOUT_MS "connect_timeout_ms"
+#define KZ_CFG_PUBLISH_TIMEOUT_MS "publish_timeout_ms"
+#define KZ_CFG_MAX_PAYLOAD "max_payload"
+#define KZ_CFG_LOG_LEVEL "log_level" /* Kamailio debug level at start */
+#define KZ_CFG_PRIMARY_ZONE "amqp_primary_zone"
+#define KZ_CFG_PROCESS "process" /* description of the process, for logs */
+
+/* Implemented in Go (kazoo/exports.go). */
+
+/* KZ_ABI_VERSION the Go side was built with. */
+int32_t kzgo_abi_version(void);
+
+/*
+ * Start the module's Go side in this process: parse cfg, start the AMQP connection goroutines.
+ * Returns at once; connecting happens in the background. log_fd: write end of the relay pipe.
+ * err receives a message (err_len its length) when the status is not KZ_OK.
+ */
+int32_t kzgo_init(uint8_t *cfg, int64_t cfg_len, int32_t log_fd,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/*
+ * Publish payload (lenient JSON, normalised and completed by Go) to exchange with routing_key,
+ * with headers "k1=v1;k2=v2" (may be empty), and wait for the broker's confirm.
+ * Returns KZ_OK when the broker confirmed; otherwise err says why.
+ */
+int32_t kzgo_publish(uint8_t *exchange, int64_t exchange_len,
+		uint8_t *routing_key, int64_t routing_key_len,
+		uint8_t *payload, int64_t payload_len,
+		uint8_t *headers, int64_t headers_len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * kz_go.h - the Go side's lifecycle in Kamailio's processes: which process starts a Go
+ * runtime and when, the configuration handed to it, and the relay of its log lines.
+ */
+#ifndef KAZOO_GO_H
+#define KAZOO_GO_H
+
+/* main process, mod_init: check the bootstrap capture, create the log pipe, build the
+ * configuration, register the log relay process. 0 or -1 (logged). */
+int kz_go_mod_init(void);
+
+/* main process, child_init(PROC_MAIN): fork the log relay process. */
+int kz_go_fork_relay(void);
+
+/* child_init(rank): SIP workers start Go before they serve traffic. */
+int kz_go_child_init(int rank);
+
+/* 0 when Go runs in this process, starting it now if this process may start it
+ * (a forked child that has not started it yet); -1 (logged once) otherwise.
+ * Every shim entry into Go calls this first: a Go export called where the runtime was
+ * never started would block forever. */
+int kz_go_ensure(void);
+
+/* a C-owned buffer for Go's error messages, and a helper to log them */
+#define KZ_ERRBUF_SIZE 1024
+extern unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
+extern int64_t kz_errlen;
+
+#endif

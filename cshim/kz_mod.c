@@ -1,0 +1,80 @@
+/*
+ * kz_mod.c - module registration: what Kamailio sees of kazoo.so. Thin by design: the
+ * functions, parameters and processes are declared here and forwarded to the other files;
+ * the logic is in Go (kazoo/).
+ */
+#include "kamdefs.h"
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/mod_fix.h"
+#include "core/kemi.h"
+#include "kz_params.h"
+#include "kz_go.h"
+#include "kz_publish.h"
+
+MODULE_VERSION
+
+static int mod_init(void);
+static int mod_child_init(int rank);
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"kazoo_publish", (cmd_function)w_kazoo_publish, 3, fixup_spve_all,
+		fixup_free_spve_all, ANY_ROUTE},
+	{"kazoo_publish", (cmd_function)w_kazoo_publish_hdrs, 4, fixup_spve_all,
+		fixup_free_spve_all, ANY_ROUTE},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static sr_kemi_t kemi_exports[] = {
+	{ str_init("kazoo"), str_init("kazoo_publish"),
+		SR_KEMIP_INT, ki_kazoo_publish,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("publish"),
+		SR_KEMIP_INT, ki_kazoo_publish,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("publish_hdrs"),
+		SR_KEMIP_INT, ki_kazoo_publish_hdrs,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+
+struct module_exports exports = {
+	"kazoo",         /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	cmds,            /* script functions */
+	kz_params,       /* modparams */
+	0,               /* RPC methods */
+	0,               /* pseudo-variables */
+	0,               /* response handling */
+	mod_init,        /* module init, main process */
+	mod_child_init,  /* per-process init */
+	0                /* destroy */
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(kemi_exports);
+	return 0;
+}
+
+static int mod_init(void)
+{
+	if(kz_params_check() < 0)
+		return -1;
+	return kz_go_mod_init();
+}
+
+static int mod_child_init(int rank)
+{
+	if(rank == PROC_MAIN)
+		return kz_go_fork_relay();
+	return kz_go_child_init(rank);
+}

@@ -1,0 +1,179 @@
+/*
+ * kz_params.c - modparam table. Names, types and defaults are those of Kamailio 5.6's C
+ * kazoo module (kazoo.c), including the parameters it parses but never reads: an unknown
+ * modparam makes Kamailio refuse the whole config, so a drop-in must accept them all.
+ * Where our default differs, the comment says why (and the docs list it).
+ */
+#include "kamdefs.h"
+#include <string.h>
+#include "core/dprint.h"
+#include "core/mem/mem.h"
+#include "kz_params.h"
+#include "kz_url.h"
+
+str kz_node_hostname = STR_NULL; /* mandatory, as in the C module */
+str kz_app_name = str_init(NAME);
+str kz_primary_zone = str_init("local");
+str kz_db_url = STR_NULL;
+kz_broker_url_t *kz_broker_urls = NULL;
+int kz_broker_count = 0;
+/* -1 = not set: 10 s. The C module's default 0 meant "off", which let half-open TCP
+ * connections hang consumers forever; 0 here takes the broker's proposal. */
+int kz_heartbeats = -1;
+/* -1 = not set: 2 s. The C module's 0.2 s default fails on any remote broker. */
+int kz_connect_timeout_sec = -1;
+int kz_connect_timeout_micro = -1;
+int kz_publish_timeout_ms = 2000; /* ours: bound on waiting for a publish confirm */
+int kz_max_payload = 1 << 20;     /* ours: larger payloads are refused with -1 */
+int kz_pua_mode = 1;
+
+/* accepted for compatibility; see the docs for which take effect in which issue */
+static int kz_max_channels = 50;
+static int kz_timer_process_interval = 200;
+static int kz_consumer_ack_timeout_micro = 100000;
+static int kz_consumer_ack_timeout_sec = 0;
+static int kz_interprocess_timeout_micro = 100000;
+static int kz_interprocess_timeout_sec = 0;
+static int kz_waitframe_timeout_micro = 100000;
+static int kz_waitframe_timeout_sec = 0;
+static int kz_consumer_processes = 1;
+static int kz_consumer_workers = 8;
+static str kz_consumer_event_key = str_init("Event-Category");
+static str kz_consumer_event_subkey = str_init("Event-Name");
+static int kz_query_timeout_micro = 0;
+static int kz_query_timeout_sec = 2;
+static int kz_internal_loop_count = 5;
+static int kz_consumer_loop_count = 10;
+static int kz_consumer_ack_loop_count = 20;
+static int kz_pua_include_entity = 1;
+static int kz_presence_use_full_entity = 0;
+static str kz_presentity_table = str_init("presentity");
+static int kz_single_consumer_on_reconnect = 1;
+static int kz_consume_messages_on_reconnect = 1;
+static str kz_query_timeout_avp = STR_NULL;
+static str kz_json_escape_char = str_init("%");
+static int kz_use_federated_exchange = 0;
+static str kz_federated_exchange = str_init("federation");
+static int kz_command_hashtable_size = 2048;
+static str kz_result_avp = str_init("$avp(amqp_result)");
+static str kz_amqps_ca_cert = STR_NULL;
+static str kz_amqps_cert = STR_NULL;
+static str kz_amqps_key = STR_NULL;
+static int kz_amqps_verify_peer = 1;
+static int kz_amqps_verify_hostname = 1;
+static int kz_pua_lock_type = 1;
+static str kz_event_callback = STR_NULL;
+
+/* amqp_connection: checked here so that `kamailio -c` already rejects a bad URL */
+static int kz_add_broker_url(modparam_t type, void *val)
+{
+	char *url = (char *)val;
+	char why[256];
+	kz_broker_url_t *b, **tail;
+
+	if(kz_url_check(url, why, sizeof(why)) < 0) {
+		LM_ERR("invalid amqp_connection '%s': %s\n", kz_url_masked(url), why);
+		return -1;
+	}
+	b = pkg_malloc(sizeof(*b) + strlen(url) + 1);
+	if(b == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	b->url = (char *)(b + 1);
+	strcpy(b->url, url);
+	b->next = NULL;
+	for(tail = &kz_broker_urls; *tail; tail = &(*tail)->next)
+		;
+	*tail = b;
+	kz_broker_count++;
+	return 0;
+}
+
+/* clang-format off */
+param_export_t kz_params[] = {
+	{"node_hostname", PARAM_STR, &kz_node_hostname},
+	{"amqp_connection", PARAM_STRING | PARAM_USE_FUNC, (void *)kz_add_broker_url},
+	{"amqp_max_channels", PARAM_INT, &kz_max_channels},
+	{"amqp_timmer_process_interval", PARAM_INT, &kz_timer_process_interval},
+	{"amqp_timer_process_interval", PARAM_INT, &kz_timer_process_interval}, /* 5.7+ spelling */
+	{"amqp_consumer_ack_timeout_micro", PARAM_INT, &kz_consumer_ack_timeout_micro},
+	{"amqp_consumer_ack_timeout_sec", PARAM_INT, &kz_consumer_ack_timeout_sec},
+	{"amqp_interprocess_timeout_micro", PARAM_INT, &kz_interprocess_timeout_micro},
+	{"amqp_interprocess_timeout_sec", PARAM_INT, &kz_interprocess_timeout_sec},
+	{"amqp_waitframe_timeout_micro", PARAM_INT, &kz_waitframe_timeout_micro},
+	{"amqp_waitframe_timeout_sec", PARAM_INT, &kz_waitframe_timeout_sec},
+	{"amqp_consumer_processes", PARAM_INT, &kz_consumer_processes},
+	{"amqp_consumer_workers", PARAM_INT, &kz_consumer_workers},
+	{"amqp_consumer_event_key", PARAM_STR, &kz_consumer_event_key},
+	{"amqp_consumer_event_subkey", PARAM_STR, &kz_consumer_event_subkey},
+	{"amqp_query_timeout_micro", PARAM_INT, &kz_query_timeout_micro},
+	{"amqp_query_timeout_sec", PARAM_INT, &kz_query_timeout_sec},
+	{"amqp_internal_loop_count", PARAM_INT, &kz_internal_loop_count},
+	{"amqp_consumer_loop_count", PARAM_INT, &kz_consumer_loop_count},
+	{"amqp_consumer_ack_loop_count", PARAM_INT, &kz_consumer_ack_loop_count},
+	{"pua_include_entity", PARAM_INT, &kz_pua_include_entity},
+	{"presence_use_full_entity", PARAM_INT, &kz_presence_use_full_entity},
+	{"presentity_table", PARAM_STR, &kz_presentity_table},
+	{"db_url", PARAM_STR, &kz_db_url},
+	{"pua_mode", PARAM_INT, &kz_pua_mode},
+	{"single_consumer_on_reconnect", PARAM_INT, &kz_single_consumer_on_reconnect},
+	{"consume_messages_on_reconnect", PARAM_INT, &kz_consume_messages_on_reconnect},
+	{"amqp_query_timeout_avp", PARAM_STR, &kz_query_timeout_avp},
+	{"json_escape_char", PARAM_STR, &kz_json_escape_char},
+	{"app_name", PARAM_STR, &kz_app_name},
+	{"use_federated_exchange", PARAM_INT, &kz_use_federated_exchange},
+	{"federated_exchange", PARAM_STR, &kz_federated_exchange},
+	{"amqp_heartbeats", PARAM_INT, &kz_heartbeats},
+	{"amqp_primary_zone", PARAM_STR, &kz_primary_zone},
+	{"amqp_command_hashtable_size", PARAM_INT, &kz_command_hashtable_size},
+	{"amqp_result_avp", PARAM_STR, &kz_result_avp},
+	{"amqps_ca_cert", PARAM_STR, &kz_amqps_ca_cert},
+	{"amqps_cert", PARAM_STR, &kz_amqps_cert},
+	{"amqps_key", PARAM_STR, &kz_amqps_key},
+	{"amqps_verify_peer", PARAM_INT, &kz_amqps_verify_peer},
+	{"amqps_verify_hostname", PARAM_INT, &kz_amqps_verify_hostname},
+	{"pua_lock_type", PARAM_INT, &kz_pua_lock_type},
+	{"amqp_connect_timeout_micro", PARAM_INT, &kz_connect_timeout_micro},
+	{"amqp_connect_timeout_sec", PARAM_INT, &kz_connect_timeout_sec},
+	{"event_callback", PARAM_STR, &kz_event_callback},
+	/* ours */
+	{"amqp_publish_timeout", PARAM_INT, &kz_publish_timeout_ms},
+	{"amqp_max_payload", PARAM_INT, &kz_max_payload},
+	{0, 0, 0}
+};
+/* clang-format on */
+
+int kz_connect_timeout_ms(void)
+{
+	if(kz_connect_timeout_sec < 0 && kz_connect_timeout_micro < 0)
+		return 2000;
+	return (kz_connect_timeout_sec > 0 ? kz_connect_timeout_sec * 1000 : 0)
+		   + (kz_connect_timeout_micro > 0 ? kz_connect_timeout_micro / 1000 : 0);
+}
+
+int kz_params_check(void)
+{
+	if(kz_node_hostname.s == NULL || kz_node_hostname.len == 0) {
+		LM_ERR("modparam(\"kazoo\", \"node_hostname\", ...) is mandatory: it names this"
+			   " node to Kazoo (Node: kamailio@<node_hostname>)\n");
+		return -1;
+	}
+	if(kz_pua_mode == 1 && (kz_db_url.s == NULL || kz_db_url.len == 0)) {
+		LM_ERR("pua_mode is 1 (the default) but db_url is not set: set"
+			   " modparam(\"kazoo\", \"db_url\", ...) for kazoo_pua_publish, or"
+			   " modparam(\"kazoo\", \"pua_mode\", 0) when this node does no presence\n");
+		return -1;
+	}
+	if(kz_connect_timeout_ms() <= 0) {
+		LM_ERR("amqp_connect_timeout_sec/_micro must give a positive timeout\n");
+		return -1;
+	}
+	if(kz_publish_timeout_ms <= 0 || kz_max_payload <= 0) {
+		LM_ERR("amqp_publish_timeout and amqp_max_payload must be positive\n");
+		return -1;
+	}
+	if(kz_broker_count == 0)
+		LM_WARN("no amqp_connection configured: every kazoo_publish will fail\n");
+	return 0;
+}

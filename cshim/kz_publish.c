@@ -1,0 +1,79 @@
+/*
+ * kz_publish.c - kazoo_publish(exchange, routing_key, payload [, amqp_headers]).
+ * Returns 1 once the broker confirmed the message, -1 otherwise with one log line saying
+ * why. Never 0: in Kamailio 0 ends the script, which the C module did silently whenever
+ * the broker was down.
+ */
+#include "kamdefs.h"
+#include <stdint.h>
+#include "core/dprint.h"
+#include "core/mod_fix.h"
+#include "kazoo_abi.h"
+#include "kz_go.h"
+#include "kz_publish.h"
+
+static int kz_publish(str *exchange, str *routing_key, str *payload, str *headers)
+{
+	int32_t rc;
+
+	if(kz_go_ensure() < 0)
+		return -1;
+	kz_errlen = 0;
+	rc = kzgo_publish((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
+			routing_key->len, (uint8_t *)payload->s, payload->len,
+			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_errbuf,
+			sizeof(kz_errbuf), &kz_errlen);
+	if(rc != KZ_OK) {
+		LM_ERR("kazoo_publish to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
+				exchange->len, exchange->s, routing_key->len, routing_key->s,
+				(int)kz_errlen, kz_errbuf);
+		return -1;
+	}
+	return 1;
+}
+
+int ki_kazoo_publish_hdrs(
+		sip_msg_t *msg, str *exchange, str *routing_key, str *payload, str *headers)
+{
+	return kz_publish(exchange, routing_key, payload, headers);
+}
+
+int ki_kazoo_publish(sip_msg_t *msg, str *exchange, str *routing_key, str *payload)
+{
+	return kz_publish(exchange, routing_key, payload, NULL);
+}
+
+static int get_params(sip_msg_t *msg, char **params, str *out, int n)
+{
+	static const char *names[] = {"exchange", "routing key", "payload", "amqp headers"};
+	int i;
+
+	for(i = 0; i < n; i++) {
+		if(fixup_get_svalue(msg, (gparam_t *)params[i], &out[i]) < 0) {
+			LM_ERR("kazoo_publish: cannot evaluate the %s parameter\n", names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int w_kazoo_publish(sip_msg_t *msg, char *exchange, char *routing_key, char *payload)
+{
+	char *params[] = {exchange, routing_key, payload};
+	str v[3];
+
+	if(get_params(msg, params, v, 3) < 0)
+		return -1;
+	return kz_publish(&v[0], &v[1], &v[2], NULL);
+}
+
+int w_kazoo_publish_hdrs(sip_msg_t *msg, char *exchange, char *routing_key,
+		char *payload, char *headers)
+{
+	char *params[] = {exchange, routing_key, payload, headers};
+	str v[4];
+
+	if(get_params(msg, params, v, 4) < 0)
+		return -1;
+	return kz_publish(&v[0], &v[1], &v[2], &v[3]);
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Download the Debian source package of kamailio at an exact version into DIR (apt-get source).
+# If apt has no deb-src entries, one is added that mirrors the binary entries (root only).
+# Usage: fetch-debian-source.sh DEBVERSION DIR
+set -eu
+debver=${1:?version}; dir=${2:?dir}
+die() { echo "kamailio-headers: $*" >&2; exit 1; }
+mkdir -p "$dir"
+cd "$dir"
+ls kamailio_*.dsc >/dev/null 2>&1 && exit 0
+try() { apt-get source --download-only "kamailio=$debver" >apt-source.log 2>&1; }
+if ! try; then
+	srcfile=/etc/apt/sources.list.d/kazoo-so-deb-src.sources
+	if [ ! -f "$srcfile" ]; then
+		[ "$(id -u)" = 0 ] || die "apt has no deb-src entry for kamailio; add one (or run as root, or set KAMAILIO_SRC)"
+		echo "kamailio-headers: adding deb-src entries ($srcfile) to fetch kamailio's source" >&2
+		{
+			for f in /etc/apt/sources.list.d/*.sources; do
+				[ -f "$f" ] && [ "$f" != "$srcfile" ] && sed -n '/^Types:/,/^$/p' "$f" | grep -q '^Types:.*\bdeb\b' &&
+					sed 's/^Types:.*/Types: deb-src/' "$f" && echo
+			done
+			[ -f /etc/apt/sources.list ] && grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' >/dev/null || true
+		} >"$srcfile.tmp"
+		mv "$srcfile.tmp" "$srcfile"
+		if [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+			grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' >/etc/apt/sources.list.d/kazoo-so-deb-src.list
+		fi
+	fi
+	apt-get update >apt-update.log 2>&1 || die "apt-get update failed, see $dir/apt-update.log"
+	try || die "apt-get source kamailio=$debver failed, see $dir/apt-source.log"
+fi

@@ -1,0 +1,110 @@
+//go:build kazoo_so
+
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../cshim
+#cgo LDFLAGS: -Wl,--wrap=pthread_create
+#include "kazoo_abi.h"
+*/
+import "C"
+
+// This file is the whole boundary on the Go side: every //export and every use of C types.
+// Each export recovers panics (a Go panic must never unwind into Kamailio), converts the
+// C-owned (pointer, length) pairs into slices that view C memory for the duration of the
+// call only, and returns a kz_status.
+
+import (
+	"fmt"
+	"runtime/debug"
+	"unsafe"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/module"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
+)
+
+// the module of this process, set once by kzgo_init
+var mod *module.Module
+
+func init() {
+	// the Go status codes must be the C ones
+	for _, p := range [][2]int{
+		{int(C.KZ_OK), int(status.OK)}, {int(C.KZ_ERR_ARGUMENT), int(status.Argument)},
+		{int(C.KZ_ERR_NO_BROKER), int(status.NoBroker)}, {int(C.KZ_ERR_TIMEOUT), int(status.Timeout)},
+		{int(C.KZ_ERR_REJECTED), int(status.Rejected)}, {int(C.KZ_ERR_INTERNAL), int(status.Internal)},
+		{int(C.KZ_ERR_NOT_RUNNING), int(status.NotRunning)}, {int(C.KZ_ERR_CONFIG), int(status.Config)},
+	} {
+		if p[0] != p[1] {
+			panic(fmt.Sprintf("kazoo_abi.h and internal/status disagree: %d != %d", p[0], p[1]))
+		}
+	}
+}
+
+// view returns a slice over C memory without copying; valid only during the call.
+func view(p *C.uint8_t, n C.int64_t) []byte {
+	if p == nil || n <= 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// reply writes err's message into the C buffer and returns its status.
+func reply(err error, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) C.int32_t {
+	code := status.CodeOf(err)
+	if err != nil && length != nil {
+		n := copy(view(buf, capacity), err.Error())
+		*length = C.int64_t(n)
+	}
+	return C.int32_t(code)
+}
+
+// recovered turns a panic into KZ_ERR_INTERNAL with the panic in the error buffer and the
+// stack in the log.
+func recovered(r any, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t, rc *C.int32_t) {
+	if mod != nil {
+		mod.Log.Errorf("BUG: Go panic: %v\n%s", r, debug.Stack())
+	}
+	*rc = reply(status.Errorf(status.Internal, "internal error (Go panic): %v", r), buf, capacity, length)
+}
+
+//export kzgo_abi_version
+func kzgo_abi_version() C.int32_t { return C.KZ_ABI_VERSION }
+
+//export kzgo_init
+func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod != nil {
+		return reply(status.Errorf(status.Config, "kazoo Go side already initialised in this process"), errBuf, errCap, errLen)
+	}
+	c, err := config.Parse(view(cfg, cfgLen))
+	if err != nil {
+		return reply(status.Errorf(status.Config, "%v", err), errBuf, errCap, errLen)
+	}
+	log := klog.NewPipe(int(logFD), klog.FromKamailioDebug(c.LogLevel))
+	mod = module.New(c, log)
+	return C.KZ_OK
+}
+
+//export kzgo_publish
+func kzgo_publish(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
+	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+	}
+	err := mod.Publish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
+		view(payload, payloadLen), view(headers, headersLen))
+	return reply(err, errBuf, errCap, errLen)
+}

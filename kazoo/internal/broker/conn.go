@@ -1,0 +1,245 @@
+// Package broker owns the AMQP side of one Kamailio process: one connection per broker,
+// a publishing channel with publisher confirms, reconnects, and the hand-off that lets a
+// SIP worker wait for a confirm with a bound on its time.
+//
+// Only goroutines of this package touch amqp091-go objects. A caller (the SIP worker's own
+// thread, inside a cgo call) hands a request to the connection's publisher goroutine and
+// waits on channels with a deadline, so a broker that stops reading (TCP back-pressure,
+// connection.blocked) costs the caller at most its timeout, never a stuck worker.
+package broker
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+)
+
+// State of a broker connection.
+type State int32
+
+const (
+	Connecting State = iota // first attempt under way
+	Open                    // a publishing channel is usable
+	Down                    // lost or never reached; retrying with backoff
+	Stopped
+)
+
+func (s State) String() string {
+	return [...]string{"connecting", "open", "down", "stopped"}[s]
+}
+
+// Options shared by every connection of a process.
+type Options struct {
+	Heartbeat      time.Duration
+	ConnectTimeout time.Duration
+	ConnectionName string // shown by rabbitmqctl list_connections
+	MinBackoff     time.Duration
+	MaxBackoff     time.Duration
+}
+
+// Conn is one broker: its connection, its publishing channel and their goroutines.
+type Conn struct {
+	Broker config.Broker
+	opt    Options
+	log    *klog.Logger
+
+	state     atomic.Int32
+	since     atomic.Int64  // unix nanos of the last state change
+	firstDone chan struct{} // closed when the first connect attempt ended, either way
+	firstOnce sync.Once
+
+	mu  sync.Mutex
+	pub *pubChannel // the channel publishes go to; nil unless Open
+
+	reqs chan *request
+	stop chan struct{}
+}
+
+// pubChannel is a confirm-mode channel plus what closed it.
+type pubChannel struct {
+	ch       *amqp.Channel
+	closed   chan struct{} // closed once closeErr is set
+	closeErr *amqp.Error   // nil when closed by us
+}
+
+// NewConn starts the goroutines of one broker connection; it returns at once.
+func NewConn(b config.Broker, opt Options, log *klog.Logger) *Conn {
+	if opt.MinBackoff <= 0 {
+		opt.MinBackoff = 100 * time.Millisecond
+	}
+	if opt.MaxBackoff <= 0 {
+		opt.MaxBackoff = 10 * time.Second
+	}
+	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
+		reqs: make(chan *request, 64), stop: make(chan struct{})}
+	c.setState(Connecting)
+	go c.maintain()
+	go c.publisher()
+	return c
+}
+
+// State reports the connection state and since when.
+func (c *Conn) State() (State, time.Time) {
+	return State(c.state.Load()), time.Unix(0, c.since.Load())
+}
+
+func (c *Conn) setState(s State) {
+	c.state.Store(int32(s))
+	c.since.Store(time.Now().UnixNano())
+}
+
+// Close stops the goroutines and closes the connection.
+func (c *Conn) Close() {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+}
+
+func (c *Conn) current() *pubChannel {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pub
+}
+
+func (c *Conn) endFirstAttempt() { c.firstOnce.Do(func() { close(c.firstDone) }) }
+
+// maintain keeps a connection and a publishing channel open, reconnecting with jittered
+// exponential backoff.
+func (c *Conn) maintain() {
+	backoff := c.opt.MinBackoff
+	failures := 0
+	for {
+		conn, err := c.dial()
+		if err != nil {
+			failures++
+			c.setState(Down)
+			c.endFirstAttempt()
+			// the first failure and then every 10th: a dead broker must not flood the log
+			if failures == 1 || failures%10 == 0 {
+				c.log.Errorf("cannot connect to AMQP broker %s (attempt %d, retrying): %v", c.Broker.Masked(), failures, err)
+			}
+			if !c.sleep(jitter(backoff)) {
+				return
+			}
+			backoff = min(backoff*2, c.opt.MaxBackoff)
+			continue
+		}
+		if failures > 0 {
+			c.log.Infof("connected to AMQP broker %s after %d failed attempts", c.Broker.Masked(), failures)
+		} else {
+			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
+		}
+		failures, backoff = 0, c.opt.MinBackoff
+		reason := c.serve(conn)
+		c.mu.Lock()
+		c.pub = nil
+		c.mu.Unlock()
+		_ = conn.Close()
+		select {
+		case <-c.stop:
+			c.setState(Stopped)
+			return
+		default:
+		}
+		c.setState(Down)
+		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
+		if !c.sleep(jitter(c.opt.MinBackoff)) {
+			return
+		}
+	}
+}
+
+func (c *Conn) dial() (*amqp.Connection, error) {
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(c.opt.ConnectionName)
+	return amqp.DialConfig(c.Broker.URL, amqp.Config{
+		Heartbeat:  c.opt.Heartbeat,
+		Dial:       amqp.DefaultDial(c.opt.ConnectTimeout),
+		Properties: props,
+	})
+}
+
+// serve keeps a publishing channel open on conn until conn dies; returns why it died.
+func (c *Conn) serve(conn *amqp.Connection) string {
+	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	for {
+		pc, err := openPubChannel(conn)
+		if err != nil {
+			return fmt.Sprintf("cannot open a channel: %v", err)
+		}
+		c.mu.Lock()
+		c.pub = pc
+		c.mu.Unlock()
+		c.setState(Open)
+		c.endFirstAttempt()
+		select {
+		case <-c.stop:
+			return "module stopping"
+		case e := <-connClosed:
+			if e == nil {
+				return "connection closed"
+			}
+			return e.Error()
+		case <-pc.closed:
+			// A channel error (e.g. 404 for an unknown exchange) kills only the channel; the
+			// publish that caused it has been reported to its caller. Open a new one at once,
+			// so later publishes are not lost (the C module kept using the dead channel).
+			c.mu.Lock()
+			c.pub = nil
+			c.mu.Unlock()
+			if conn.IsClosed() {
+				return "connection closed"
+			}
+			c.log.Debugf("publishing channel to %s closed (%v); reopening", c.Broker.Masked(), pc.closeErr)
+		}
+	}
+}
+
+func openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	pc := &pubChannel{ch: ch, closed: make(chan struct{})}
+	notify := ch.NotifyClose(make(chan *amqp.Error, 1))
+	go func() {
+		pc.closeErr = <-notify
+		close(pc.closed)
+	}()
+	return pc, nil
+}
+
+func (c *Conn) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// jitter spreads reconnects of many processes: d ± 25%.
+func jitter(d time.Duration) time.Duration {
+	return d - d/4 + time.Duration(rand.Int64N(int64(d)/2+1))
+}
+
+// DefaultConnectionName names this process's connections in the broker's UI.
+func DefaultConnectionName(node, process string) string {
+	return fmt.Sprintf("%s pid %d %s", node, os.Getpid(), process)
+}

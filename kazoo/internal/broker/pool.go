@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
+)
+
+// Pool is every broker of a process. Publishes go to the first open broker of the primary
+// zone in declaration order (the C module's failover rule).
+type Pool struct {
+	conns []*Conn
+}
+
+// NewPool connects to every broker in the background.
+func NewPool(brokers []config.Broker, opt Options, log *klog.Logger) *Pool {
+	p := &Pool{}
+	for _, b := range brokers {
+		p.conns = append(p.conns, NewConn(b, opt, log))
+	}
+	return p
+}
+
+// Conns lists the connections in declaration order.
+func (p *Pool) Conns() []*Conn { return p.conns }
+
+// Close stops every connection.
+func (p *Pool) Close() {
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// pick returns the first open primary-zone connection; when none is open but one is still
+// in its very first attempt (the process just started), it waits for that attempt, so the
+// first requests after a start are not failed for nothing.
+func (p *Pool) pick(deadline time.Time) *Conn {
+	for {
+		var pending *Conn
+		for _, c := range p.conns {
+			if c.Broker.Zone != "" {
+				continue
+			}
+			switch st, _ := c.State(); st {
+			case Open:
+				return c
+			case Connecting:
+				if pending == nil {
+					pending = c
+				}
+			}
+		}
+		if pending == nil {
+			return nil
+		}
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-pending.firstDone:
+			t.Stop()
+		case <-t.C:
+			return nil
+		}
+	}
+}
+
+// Publish sends m to the first open broker and waits for its confirm until deadline.
+func (p *Pool) Publish(m Message, deadline time.Time) error {
+	if len(p.conns) == 0 {
+		return status.Errorf(status.NoBroker, "no amqp_connection configured")
+	}
+	c := p.pick(deadline)
+	if c == nil {
+		return status.Errorf(status.NoBroker, "no AMQP broker connected (%d configured)", len(p.conns))
+	}
+	return c.Publish(m, deadline)
+}

@@ -1,0 +1,110 @@
+// Package config reads the module configuration that the C shim hands to Go at start
+// (modparams, as "key\0value\0" records; keys in cshim/kazoo_abi.h).
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Config is what the Go side needs of kamailio.cfg's modparam("kazoo", ...) lines.
+type Config struct {
+	NodeHostname   string   // node_hostname: Node is "kamailio@<it>"
+	AppName        string   // app_name: App-Name of every message
+	AppVersion     string   // Kamailio's version: App-Version of every message
+	Brokers        []Broker // amqp_connection, in declaration order
+	Heartbeat      time.Duration
+	ConnectTimeout time.Duration
+	PublishTimeout time.Duration
+	MaxPayload     int
+	PrimaryZone    string // amqp_primary_zone
+	LogLevel       int    // Kamailio's debug level when the process started
+	Process        string // the Kamailio process description, for logs
+}
+
+// Node is the Kazoo "Node" value for this Kamailio.
+func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
+
+// Parse decodes the records. Unknown keys are ignored so that an older Go side tolerates a
+// newer shim; values that do not parse are errors.
+func Parse(blob []byte) (*Config, error) {
+	c := &Config{
+		AppName:        "kamailio",
+		Heartbeat:      10 * time.Second,
+		ConnectTimeout: 2 * time.Second,
+		PublishTimeout: 2 * time.Second,
+		MaxPayload:     1 << 20,
+		LogLevel:       2,
+		PrimaryZone:    "local",
+	}
+	for len(blob) > 0 {
+		k, rest, ok := bytes.Cut(blob, []byte{0})
+		if !ok {
+			return nil, fmt.Errorf("configuration record without value")
+		}
+		v, rest2, ok := bytes.Cut(rest, []byte{0})
+		if !ok {
+			return nil, fmt.Errorf("configuration value of %q not terminated", k)
+		}
+		blob = rest2
+		if err := c.set(string(k), string(v)); err != nil {
+			return nil, err
+		}
+	}
+	for i := range c.Brokers { // a zone named like the primary zone is the primary zone
+		if c.Brokers[i].Zone == c.PrimaryZone {
+			c.Brokers[i].Zone = ""
+		}
+	}
+	if c.NodeHostname == "" {
+		return nil, fmt.Errorf("node_hostname is not set")
+	}
+	return c, nil
+}
+
+func (c *Config) set(key, value string) error {
+	var err error
+	switch key {
+	case "node_hostname":
+		c.NodeHostname = value
+	case "app_name":
+		c.AppName = value
+	case "app_version":
+		c.AppVersion = value
+	case "amqp_connection":
+		var b Broker
+		if b, err = ParseBroker(value, len(c.Brokers)+1); err == nil {
+			c.Brokers = append(c.Brokers, b)
+		}
+	case "amqp_heartbeats":
+		c.Heartbeat, err = seconds(value)
+	case "connect_timeout_ms":
+		c.ConnectTimeout, err = millis(value)
+	case "publish_timeout_ms":
+		c.PublishTimeout, err = millis(value)
+	case "max_payload":
+		c.MaxPayload, err = strconv.Atoi(value)
+	case "log_level":
+		c.LogLevel, err = strconv.Atoi(value)
+	case "amqp_primary_zone":
+		c.PrimaryZone = value
+	case "process":
+		c.Process = value
+	}
+	if err != nil {
+		return fmt.Errorf("modparam %s: %v", key, err)
+	}
+	return nil
+}
+
+func seconds(v string) (time.Duration, error) {
+	n, err := strconv.Atoi(v)
+	return time.Duration(n) * time.Second, err
+}
+
+func millis(v string) (time.Duration, error) {
+	n, err := strconv.Atoi(v)
+	return time.Duration(n) * time.Millisecond, err
+}

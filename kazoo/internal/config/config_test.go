@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func blob(kv ...string) []byte {
+	var b []byte
+	for _, s := range kv {
+		b = append(b, s...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+func TestParse(t *testing.T) {
+	c, err := Parse(blob("node_hostname", "kz1.example.com", "amqp_connection", "amqp://guest:secret@127.0.0.1:5672",
+		"amqp_connection", "zone=remote;kazoo://u:p@10.0.0.1/vh%2F1", "amqp_heartbeats", "5", "publish_timeout_ms", "250"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Node() != "kamailio@kz1.example.com" || len(c.Brokers) != 2 {
+		t.Fatalf("%+v", c)
+	}
+	if b := c.Brokers[1]; b.Zone != "remote" || b.ID != 2 || b.URI.Vhost != "vh/1" || !strings.HasPrefix(b.URL, "amqp://") {
+		t.Fatalf("%+v", b)
+	}
+	if c.Heartbeat != 5*time.Second || c.PublishTimeout != 250*time.Millisecond {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, b := range [][]byte{
+		blob("amqp_connection", "amqp://h/"),                                // no node_hostname
+		blob("node_hostname", "n", "amqp_connection", "http://h/"),          // bad scheme
+		blob("node_hostname", "n", "amqp_connection", "zone=x amqp://h/"),   // zone without ;
+		blob("node_hostname", "n", "amqp_connection", "amqp://h:99999999/"), // bad port
+		blob("node_hostname", "n", "amqp_heartbeats", "x"),
+		[]byte("node_hostname\x00n"),
+	} {
+		if _, err := Parse(b); err == nil {
+			t.Errorf("%q: no error", b)
+		}
+	}
+}
+
+func TestMaskURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"amqp://guest:secret@h:5672/": "amqp://guest:***@h:5672/",
+		"amqps://u:p@ss:w@h/":         "amqps://u:***@h/",
+		"amqp://h/":                   "amqp://h/",
+		"zone=z;amqp://a:b@h/":        "zone=z;amqp://a:***@h/",
+		"garbage":                     "garbage",
+	} {
+		if got := MaskURL(in); got != want {
+			t.Errorf("MaskURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

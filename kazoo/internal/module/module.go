@@ -1,0 +1,125 @@
+// Package module is the Go side of kazoo.so in one Kamailio process: what the script
+// functions do, independent of cgo so that it runs under `go test`. kazoo/exports.go is the
+// only caller, on the thread of the Kamailio process that called the script function.
+package module
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
+)
+
+// maxShortString is AMQP's limit for exchange names and routing keys (and the C module's).
+const maxShortString = 255
+
+// Module is one process's state.
+type Module struct {
+	Cfg  *config.Config
+	Log  *klog.Logger
+	Pool *broker.Pool
+
+	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
+	norm payload.Normalizer
+	// scratch buffers reused by every publish of this process
+	strict, body, msgID []byte
+	fields              []payload.Field
+}
+
+// New starts the broker connections of this process (in the background).
+func New(cfg *config.Config, log *klog.Logger) *Module {
+	opt := broker.Options{
+		Heartbeat:      cfg.Heartbeat,
+		ConnectTimeout: cfg.ConnectTimeout,
+		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
+	}
+	return &Module{Cfg: cfg, Log: log, Pool: broker.NewPool(cfg.Brokers, opt, log)}
+}
+
+// Close stops the broker connections.
+func (m *Module) Close() { m.Pool.Close() }
+
+// Publish is kazoo_publish: payload in the lenient JSON dialect, completed with App-Name,
+// App-Version, Node and Msg-ID where absent, published with a confirm. The slices are views
+// of the caller's memory, valid only during the call.
+func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
+	if err := checkName("exchange", exchange); err != nil {
+		return err
+	}
+	if err := checkName("routing key", routingKey); err != nil {
+		return err
+	}
+	if len(body) > m.Cfg.MaxPayload {
+		return status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
+	}
+	hdrs, err := ParseHeaders(headers)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.complete(body); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(m.Cfg.PublishTimeout)
+	return m.Pool.Publish(broker.Message{
+		Exchange:   string(exchange),
+		RoutingKey: string(routingKey),
+		Headers:    hdrs,
+		Body:       m.body,
+	}, deadline)
+}
+
+// complete normalises body into m.body and adds the Kazoo default fields.
+func (m *Module) complete(body []byte) error {
+	var err error
+	if m.strict, err = m.norm.Normalize(m.strict[:0], body); err != nil {
+		return status.Errorf(status.Argument, "payload is not valid JSON: %v", err)
+	}
+	m.msgID = payload.NewMsgID(m.msgID[:0])
+	m.fields = append(m.fields[:0],
+		payload.Field{Key: "App-Name", Value: m.Cfg.AppName},
+		payload.Field{Key: "App-Version", Value: m.Cfg.AppVersion},
+		payload.Field{Key: "Node", Value: m.Cfg.Node()},
+		payload.Field{Key: "Msg-ID", Value: string(m.msgID)},
+	)
+	if m.body, err = m.norm.AddMissing(m.body[:0], m.strict, m.fields); err != nil {
+		return status.Errorf(status.Argument, "payload must be a JSON object: %v", err)
+	}
+	return nil
+}
+
+func checkName(what string, b []byte) error {
+	if len(b) > maxShortString {
+		return status.Errorf(status.Argument, "%s is %d bytes long, the limit is %d", what, len(b), maxShortString)
+	}
+	return nil
+}
+
+// ParseHeaders reads the C module's header syntax "k1=v1;k2=v2" into AMQP headers (string
+// values). As in the C module, a pair without '=' or with an empty value is skipped.
+func ParseHeaders(s []byte) (amqp.Table, error) {
+	if len(bytes.TrimSpace(s)) == 0 {
+		return nil, nil
+	}
+	t := amqp.Table{}
+	for _, pair := range bytes.Split(s, []byte{';'}) {
+		k, v, ok := bytes.Cut(pair, []byte{'='})
+		k = bytes.TrimSpace(k)
+		if !ok || len(k) == 0 || len(v) == 0 {
+			continue
+		}
+		if len(k) > maxShortString {
+			return nil, status.Errorf(status.Argument, "AMQP header name of %d bytes is too long", len(k))
+		}
+		t[string(k)] = string(v)
+	}
+	return t, nil
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Checks a freshly built kazoo.so before it may replace build/kazoo.so:
+#  1. it carries the exact module_version/module_flags strings of the target kamailio;
+#  2. every symbol it needs from Kamailio is exported by that kamailio binary;
+#  3. the Go runtime's bootstrap goes through __wrap_pthread_create, so that it is captured
+#     at dlopen instead of starting threads in Kamailio's main process. A Go toolchain that
+#     bootstraps differently fails here, at build time, not as a hang at run time.
+# Usage: check-module.sh kazoo.so
+set -eu
+so=${1:?kazoo.so}
+bin=${KAMAILIO_BIN:-/usr/sbin/kamailio}
+fail() { echo "check-module: $so: $*" >&2; exit 1; }
+
+version=$("$bin" -v | sed -n 's/^version: //p' | sed 's/ *$//')
+flags=$("$bin" -v | sed -n 's/^flags: //p' | sed 's/ *$//')
+strings -a "$so" | grep -qxF "$version" || fail "module_version is not '$version'"
+strings -a "$so" | grep -qxF "$flags" || fail "module_flags differ from those of $bin"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+nm -D --defined-only "$bin" | awk '{print $3}' | sort -u >"$tmp/exported"
+nm -D --undefined-only "$so" | awk '{print $2}' | grep -v '@' | grep -v '^_ITM_\|^__gmon_start__$\|^_Jv_' |
+	sort -u >"$tmp/needed"
+missing=$(comm -23 "$tmp/needed" "$tmp/exported")
+[ -z "$missing" ] || fail "symbols not exported by $bin: $missing"
+
+# the runtime creates its threads in _cgo_try_pthread_create (runtime/cgo); it must call the wrapper
+objdump -d --no-show-raw-insn "$so" | awk '/<_cgo_try_pthread_create>:/{f=1} f&&/^$/{exit} f' >"$tmp/try"
+[ -s "$tmp/try" ] || fail "no _cgo_try_pthread_create: the Go runtime's thread creation changed; the bootstrap capture (cshim/go_runtime.c) must be revisited"
+grep -q '__wrap_pthread_create' "$tmp/try" || fail "_cgo_try_pthread_create does not call __wrap_pthread_create: the bootstrap would not be captured"
+if grep -q 'call.*<pthread_create@' "$tmp/try"; then
+	fail "_cgo_try_pthread_create calls pthread_create directly"
+fi
+echo "check-module: $so: version, flags, symbols and bootstrap wrapper OK"
