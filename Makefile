@@ -17,7 +17,7 @@ MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.s
 
 # Only the -D set (kamdefs.h) and the ABI flags matter for loading; the rest follows Debian's
 # module build (dpkg-buildflags) for hardening.
-SHIM_CFLAGS := -DMOD_NAME='"kazoo"' -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
+SHIM_CFLAGS := -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wno-unused-function
 
 GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum

@@ -15,7 +15,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "kamdefs.h"
+#include "kz_build.h"
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>

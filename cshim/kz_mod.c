@@ -3,7 +3,7 @@
  * functions, parameters and processes are declared here and forwarded to the other files;
  * the logic is in Go (kazoo/).
  */
-#include "kamdefs.h"
+#include "kz_build.h"
 #include "core/sr_module.h"
 #include "core/dprint.h"
 #include "core/mod_fix.h"

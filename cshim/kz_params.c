@@ -4,7 +4,7 @@
  * modparam makes Kamailio refuse the whole config, so a drop-in must accept them all.
  * Where our default differs, the comment says why (and the docs list it).
  */
-#include "kamdefs.h"
+#include "kz_build.h"
 #include <string.h>
 #include "core/dprint.h"
 #include "core/mem/mem.h"

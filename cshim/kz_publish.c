@@ -4,7 +4,7 @@
  * why. Never 0: in Kamailio 0 ends the script, which the C module did silently whenever
  * the broker was down.
  */
-#include "kamdefs.h"
+#include "kz_build.h"
 #include <stdint.h>
 #include "core/dprint.h"
 #include "core/mod_fix.h"

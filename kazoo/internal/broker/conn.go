@@ -56,8 +56,8 @@ type Conn struct {
 	firstDone chan struct{} // closed when the first connect attempt ended, either way
 	firstOnce sync.Once
 
-	mu  sync.Mutex
-	pub *pubChannel // the channel publishes go to; nil unless Open
+	mu   sync.Mutex
+	conn *amqp.Connection // nil unless Open
 
 	reqs chan *request
 	stop chan struct{}
@@ -105,10 +105,16 @@ func (c *Conn) Close() {
 	}
 }
 
-func (c *Conn) current() *pubChannel {
+func (c *Conn) current() *amqp.Connection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.pub
+	return c.conn
+}
+
+func (c *Conn) setCurrent(conn *amqp.Connection) {
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
 }
 
 func (c *Conn) endFirstAttempt() { c.firstOnce.Do(func() { close(c.firstDone) }) }
@@ -140,10 +146,11 @@ func (c *Conn) maintain() {
 			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
 		}
 		failures, backoff = 0, c.opt.MinBackoff
+		c.setCurrent(conn)
+		c.setState(Open)
+		c.endFirstAttempt()
 		reason := c.serve(conn)
-		c.mu.Lock()
-		c.pub = nil
-		c.mu.Unlock()
+		c.setCurrent(nil)
 		_ = conn.Close()
 		select {
 		case <-c.stop:
@@ -169,42 +176,25 @@ func (c *Conn) dial() (*amqp.Connection, error) {
 	})
 }
 
-// serve keeps a publishing channel open on conn until conn dies; returns why it died.
+// serve waits until conn dies or the module stops; returns why.
 func (c *Conn) serve(conn *amqp.Connection) string {
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	for {
-		pc, err := openPubChannel(conn)
-		if err != nil {
-			return fmt.Sprintf("cannot open a channel: %v", err)
+	select {
+	case <-c.stop:
+		return "module stopping"
+	case e := <-connClosed:
+		if e == nil {
+			return "connection closed"
 		}
-		c.mu.Lock()
-		c.pub = pc
-		c.mu.Unlock()
-		c.setState(Open)
-		c.endFirstAttempt()
-		select {
-		case <-c.stop:
-			return "module stopping"
-		case e := <-connClosed:
-			if e == nil {
-				return "connection closed"
-			}
-			return e.Error()
-		case <-pc.closed:
-			// A channel error (e.g. 404 for an unknown exchange) kills only the channel; the
-			// publish that caused it has been reported to its caller. Open a new one at once,
-			// so later publishes are not lost (the C module kept using the dead channel).
-			c.mu.Lock()
-			c.pub = nil
-			c.mu.Unlock()
-			if conn.IsClosed() {
-				return "connection closed"
-			}
-			c.log.Debugf("publishing channel to %s closed (%v); reopening", c.Broker.Masked(), pc.closeErr)
-		}
+		return e.Error()
 	}
 }
 
+// openPubChannel opens a confirm-mode channel. The publisher goroutine opens one when it has
+// none or the broker closed the last one (a channel error such as 404 for an unknown
+// exchange kills only the channel: the publish that caused it is reported to its caller,
+// and the next publish gets a fresh channel, where the C module kept using the dead one and
+// silently lost later publishes).
 func openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
@@ -221,6 +211,15 @@ func openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
 		close(pc.closed)
 	}()
 	return pc, nil
+}
+
+func (pc *pubChannel) isClosed() bool {
+	select {
+	case <-pc.closed:
+		return true
+	default:
+		return false
+	}
 }
 
 func (c *Conn) sleep(d time.Duration) bool {

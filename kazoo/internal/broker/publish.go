@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,18 +58,29 @@ func (r *request) release() {
 	}
 }
 
-// publisher performs the publishes of this connection, one at a time, in order.
+// publisher performs the publishes of this connection, one at a time, in order. It owns
+// the publishing channel.
 func (c *Conn) publisher() {
+	var pc *pubChannel
 	for {
 		select {
 		case <-c.stop:
 			return
 		case r := <-c.reqs:
 			var p published
-			if p.pc = c.current(); p.pc == nil {
-				p.err = errNoChannel
-			} else {
-				p.dc, p.err = p.pc.ch.PublishWithDeferredConfirm(r.msg.Exchange, r.msg.RoutingKey, false, false,
+			if pc == nil || pc.isClosed() {
+				pc = nil
+				if conn := c.current(); conn != nil {
+					if pc, p.err = openPubChannel(conn); p.err != nil {
+						p.err = fmt.Errorf("%w: %v", errNoChannel, p.err)
+					}
+				} else {
+					p.err = errNoChannel
+				}
+			}
+			if pc != nil {
+				p.pc = pc
+				p.dc, p.err = pc.ch.PublishWithDeferredConfirm(r.msg.Exchange, r.msg.RoutingKey, false, false,
 					amqp.Publishing{ContentType: "application/json", Headers: r.msg.Headers, Body: r.msg.Body})
 			}
 			r.reply <- p
@@ -97,8 +109,8 @@ func (c *Conn) Publish(m Message, deadline time.Time) error {
 	case <-timer.C:
 		return status.Errorf(status.Timeout, "broker %s: publish not written within the timeout (connection blocked or stalled?)", c.Broker.Masked())
 	}
-	if p.err == errNoChannel {
-		return status.Errorf(status.NoBroker, "broker %s: not connected", c.Broker.Masked())
+	if errors.Is(p.err, errNoChannel) || errors.Is(p.err, amqp.ErrClosed) {
+		return status.Errorf(status.NoBroker, "broker %s: not connected (%v)", c.Broker.Masked(), p.err)
 	}
 	if p.err != nil {
 		return status.Errorf(status.Rejected, "broker %s: publish failed: %v", c.Broker.Masked(), p.err)

@@ -1,0 +1,16 @@
+#!/bin/sh
+# The one test command (README, .ci/run): installs what is missing, builds kazoo.so against
+# the Kamailio installed here, runs the Go unit tests, then the end-to-end tests that start
+# their own RabbitMQ node, Kamailio instances and sipp.
+set -eu
+cd "$(dirname "$0")/.."
+gobin=$(scripts/install-deps.sh)
+export PATH="$gobin:$PATH"
+echo "== go: $(go version)"
+echo "== kamailio: $(kamailio -v | head -1)"
+make
+echo "== unit tests"
+go vet ./...
+go test -count=1 ./kazoo/...
+echo "== end-to-end tests"
+KAZOO_SO="$PWD/build/kazoo.so" go test -count=1 -timeout 40m ${E2E_FLAGS:-} ./tests/...

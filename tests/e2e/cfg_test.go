@@ -1,0 +1,88 @@
+package e2e
+
+// publishCfg drives kazoo_publish from SIP requests: exchange, routing key and AMQP
+// headers come from X-Exchange, X-Routing-Key and X-Amqp-Headers, the payload is the body;
+// the reply carries the return code in X-Rc. OPTIONS answers 200 without the module, to
+// prove that Kamailio still serves. An rtimer route publishes once a second from a timer
+// process when .Extra.Timer is set, to prove that processes other than SIP workers start
+// Go on first use.
+const publishCfg = `#!KAMAILIO
+debug=2
+log_stderror={{if .Extra.Daemon}}no{{else}}yes{{end}}
+children=2
+tcp_children=1
+disable_sctp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{{.SipPort}}
+listen=tcp:127.0.0.1:{{.SipPort}}
+mpath="{{.MPath}}"
+loadmodule "ctl.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+{{if .Extra.Timer}}loadmodule "rtimer.so"
+{{end}}loadmodule "{{.Module}}"
+modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
+modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+modparam("kazoo", "pua_mode", 0)
+modparam("kazoo", "amqp_max_payload", 4096)
+modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
+{{.Extra.Params}}
+{{if .Extra.Timer}}modparam("rtimer", "timer", "name=kzt;interval=1;mode=1;")
+modparam("rtimer", "exec", "timer=kzt;route=KZ_TIMER")
+route[KZ_TIMER] {
+	$var(rc) = kazoo_publish("kazoo_e2e", "timer.tick", "{\"Event-Category\":\"timer\",\"Pid\":\"$pp\"}");
+}
+{{end}}
+request_route {
+	if (is_method("OPTIONS")) {
+		sl_send_reply("200", "OK");
+		exit;
+	}
+	if (is_present_hf("X-Amqp-Headers")) {
+		$var(rc) = kazoo_publish("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$hdr(X-Amqp-Headers)");
+	} else {
+		$var(rc) = kazoo_publish("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb);
+	}
+	append_to_reply("X-Rc: $var(rc)\r\nX-Pid: $pp\r\n");
+	sl_send_reply("200", "Published");
+	exit;
+}
+`
+
+// sippCfg is the cfg of the sipp test: every MESSAGE is published to kazoo_e2e with
+// routing key sipp.<R-URI user> and the Call-ID and CSeq as AMQP headers.
+const sippCfg = `#!KAMAILIO
+debug=2
+log_stderror={{if .Extra.Daemon}}no{{else}}yes{{end}}
+children=2
+disable_sctp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{{.SipPort}}
+listen=tcp:127.0.0.1:{{.SipPort}}
+mpath="{{.MPath}}"
+loadmodule "ctl.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xlog.so"
+loadmodule "textops.so"
+loadmodule "{{.Module}}"
+modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
+modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+modparam("kazoo", "pua_mode", 0)
+modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
+request_route {
+	if (!is_method("MESSAGE")) {
+		sl_send_reply("200", "OK");
+		exit;
+	}
+	if (kazoo_publish("kazoo_e2e", "sipp.$rU", "$rb", "X-Call-ID=$ci;X-CSeq=$cs") == 1) {
+		sl_send_reply("200", "Published");
+	} else {
+		sl_send_reply("500", "Publish failed");
+	}
+	exit;
+}
+`

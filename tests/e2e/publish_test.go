@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+// withDefaults completes the template values of publishCfg.
+func withDefaults(r *harness.Rabbit, extra map[string]any) map[string]any {
+	if extra == nil {
+		extra = map[string]any{}
+	}
+	if _, ok := extra["URL"]; !ok {
+		extra["URL"] = r.URL()
+	}
+	for key, def := range map[string]any{"Params": "", "Daemon": false, "Timer": false} {
+		if _, ok := extra[key]; !ok {
+			extra[key] = def
+		}
+	}
+	return extra
+}
+
+func startPublisher(t *testing.T, r *harness.Rabbit, extra map[string]any) *harness.Kamailio {
+	t.Helper()
+	return harness.StartKamailio(t, publishCfg, harness.KamailioOpts{Module: modulePath, Extra: withDefaults(r, extra)})
+}
+
+func publish(t *testing.T, k *harness.Kamailio, exchange, rk, headers, body string) string {
+	t.Helper()
+	h := map[string]string{"X-Exchange": exchange, "X-Routing-Key": rk}
+	if headers != "" {
+		h["X-Amqp-Headers"] = headers
+	}
+	rep := sipRequest(t, k.SipPort(), "MESSAGE", "pub", h, body)
+	if rep.Code != 200 {
+		t.Fatalf("SIP reply %d", rep.Code)
+	}
+	return rep.Headers["x-rc"]
+}
+
+func decode(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("published body is not strict JSON: %v: %s", err, body)
+	}
+	return m
+}
+
+// The wire format of a publish: exchange, routing key, AMQP headers, content type, the
+// payload's own keys and the Kazoo default keys added when absent.
+func TestPublishWireFormat(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "wire.#")
+	k := startPublisher(t, r, nil)
+
+	if rc := publish(t, k, "kazoo_e2e", "wire.one", "x-a=1;x-b=two", `{"Event-Category":"test","Event-Name":"wire","Nested":{"Msg-ID":"inner"}}`); rc != "1" {
+		t.Fatalf("kazoo_publish returned %q, want 1\n%s", rc, k.Log())
+	}
+	d, ok := q.Next(t, 5*time.Second)
+	if !ok {
+		t.Fatal("no message arrived")
+	}
+	if d.Exchange != "kazoo_e2e" || d.RoutingKey != "wire.one" || d.ContentType != "application/json" {
+		t.Errorf("exchange %q routing key %q content type %q", d.Exchange, d.RoutingKey, d.ContentType)
+	}
+	if d.Headers["x-a"] != "1" || d.Headers["x-b"] != "two" {
+		t.Errorf("headers %v", d.Headers)
+	}
+	m := decode(t, d.Body)
+	if m["Event-Category"] != "test" || m["App-Name"] != "kamailio" || m["App-Version"] != "5.6.3" ||
+		m["Node"] != "kamailio@e2e.kazoo.test" {
+		t.Errorf("body %s", d.Body)
+	}
+	if id, _ := m["Msg-ID"].(string); len(id) != 36 || strings.ToLower(id) != id {
+		t.Errorf("Msg-ID %q is not a lowercase UUID", m["Msg-ID"])
+	}
+	if !strings.HasPrefix(string(d.Body), `{"Event-Category":"test","Event-Name":"wire"`) {
+		t.Errorf("the payload's own keys must stay first, in order: %s", d.Body)
+	}
+
+	// keys the script sets are kept, not replaced; single quotes are accepted (json-c dialect)
+	if rc := publish(t, k, "kazoo_e2e", "wire.two", "", `{'Msg-ID':'mine', 'App-Name':'myapp', /* c */ 'List':[1,2,],}`); rc != "1" {
+		t.Fatalf("kazoo_publish returned %q\n%s", rc, k.Log())
+	}
+	d, ok = q.Next(t, 5*time.Second)
+	if !ok {
+		t.Fatal("no message arrived")
+	}
+	m = decode(t, d.Body)
+	if m["Msg-ID"] != "mine" || m["App-Name"] != "myapp" || m["Node"] != "kamailio@e2e.kazoo.test" {
+		t.Errorf("body %s", d.Body)
+	}
+	if len(d.Headers) != 0 {
+		t.Errorf("unexpected headers %v", d.Headers)
+	}
+}
+
+// Bad input gets -1 and one clear log line; Kamailio keeps serving and later publishes work.
+func TestPublishBadInput(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "bad.#")
+	k := startPublisher(t, r, nil)
+	cases := []struct {
+		name, exchange, rk, body, log string
+	}{
+		{"malformed", "kazoo_e2e", "bad.json", `{"a":`, "payload is not valid JSON"},
+		{"not an object", "kazoo_e2e", "bad.array", `[1,2]`, "payload must be a JSON object"},
+		{"empty", "kazoo_e2e", "bad.empty", ``, "payload is not valid JSON"},
+		{"huge", "kazoo_e2e", "bad.huge", `{"x":"` + strings.Repeat("y", 5000) + `"}`, "larger than amqp_max_payload"},
+		{"long key", "kazoo_e2e", "bad." + strings.Repeat("k", 300), `{}`, "routing key is 304 bytes long"},
+		{"unknown exchange", "no_such_exchange", "bad.x", `{"a":1}`, "NOT_FOUND"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if rc := publish(t, k, c.exchange, c.rk, "", c.body); rc != "-1" {
+				t.Fatalf("kazoo_publish returned %q, want -1", rc)
+			}
+			if !k.WaitLog(t, c.log, 5*time.Second) {
+				t.Fatalf("log lacks %q:\n%s", c.log, k.Log())
+			}
+		})
+	}
+	// after all that, 20 publishes in a row are confirmed and delivered: no poisoned channel
+	for i := 0; i < 20; i++ {
+		if rc := publish(t, k, "kazoo_e2e", "bad.after", "", `{"n":1}`); rc != "1" {
+			t.Fatalf("publish %d after bad input returned %q\n%s", i, rc, k.Log())
+		}
+	}
+	for i := 0; i < 20; i++ {
+		if _, ok := q.Next(t, 5*time.Second); !ok {
+			t.Fatalf("only %d of 20 messages arrived", i)
+		}
+	}
+	if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
+		t.Fatalf("OPTIONS got %d", rep.Code)
+	}
+}
+
+// With no broker reachable Kamailio starts, kazoo_publish fails fast with -1 (never 0,
+// which would silently end the script) and SIP keeps being answered.
+func TestPublishBrokerUnreachable(t *testing.T) {
+	port := harness.FreePort(t)
+	k := startPublisher(t, nil, map[string]any{
+		"URL":    "amqp://guest:secret@127.0.0.1:" + strconv.Itoa(port) + "/",
+		"Params": `modparam("kazoo", "amqp_connect_timeout_sec", 1)`,
+	})
+	time.Sleep(300 * time.Millisecond) // let the first connect attempts fail
+	start := time.Now()
+	rc := publish(t, k, "kazoo_e2e", "down.x", "", `{"a":1}`)
+	if rc != "-1" {
+		t.Fatalf("kazoo_publish returned %q, want -1", rc)
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("failing took %v; it must not wait for a timeout", took)
+	}
+	if !k.WaitLog(t, "no AMQP broker connected", 5*time.Second) || !k.WaitLog(t, "cannot connect to AMQP broker", 5*time.Second) {
+		t.Fatalf("log:\n%s", k.Log())
+	}
+	if strings.Contains(k.Log(), "secret") {
+		t.Errorf("the password appears in the log")
+	}
+	for i := 0; i < 5; i++ {
+		if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
+			t.Fatalf("OPTIONS got %d", rep.Code)
+		}
+	}
+}
