@@ -1,0 +1,2 @@
+/* the product's capture code, compiled into the test library */
+#include "../../../cshim/go_runtime.c"
