@@ -20,13 +20,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# RabbitMQ: use the one at 127.0.0.1:5672, start the system node if none answers
-if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+# RabbitMQ: AMQP_URL's, else the one at 127.0.0.1:5672; start the system node if none answers
+if [ -z "${AMQP_URL:-}" ] && ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
 	echo "== starting rabbitmq-server"
 	rabbitmq-server -detached
 	timeout 120 rabbitmqctl await_startup >/dev/null
 fi
-echo "== RabbitMQ answers at 127.0.0.1:5672"
+echo "== RabbitMQ: ${amqp_url%%@*}@${amqp_url#*@}" | sed 's/:[^:@/]*@/:***@/' 
 
 go build -o "$work/amqp-tail" ./examples/amqp-tail
 "$work/amqp-tail" -url "$amqp_url" -exchange kazoo_demo -type topic -key 'demo.#' -n 1 -timeout 30s \
@@ -36,7 +36,7 @@ for _ in $(seq 50); do [ -f "$work/ready" ] && break; sleep 0.1; done
 
 echo "== starting Kamailio with build/kazoo.so and examples/kazoo-publish.cfg (SIP on udp:127.0.0.1:$sip_port)"
 kamailio -f examples/kazoo-publish.cfg -P "$work/kamailio.pid" -Y "$work" -w "$work" \
-	-A "SIP_LISTEN=\"udp:127.0.0.1:$sip_port\"" -A "AMQP_URL=\"$amqp_url\"" \
+	-A "SIP_LISTEN=udp:127.0.0.1:$sip_port" -A "AMQP_URL=\"$amqp_url\"" \
 	-A "KAZOO_MODULE=\"$PWD/build/kazoo.so\"" -A "CTL_SOCKET=\"unix:$work/ctl\"" \
 	-DD -E >"$work/kamailio.log" 2>&1 &
 kam_pid=$!

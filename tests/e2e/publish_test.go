@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,6 +172,25 @@ func TestPublishBrokerUnreachable(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
 			t.Fatalf("OPTIONS got %d", rep.Code)
+		}
+	}
+}
+
+// The README's main job: scripts/demo.sh with examples/kazoo-publish.cfg, sipp and
+// examples/amqp-tail, here against the test broker and a free SIP port.
+func TestDemoScript(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "../../scripts/demo.sh")
+	cmd.Env = append(os.Environ(), "AMQP_URL="+r.URL(), "SIP_PORT="+strconv.Itoa(harness.FreePort(t)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{"200 Published", "routing_key=demo.message.alice", `"Event-Category":"demo"`, `"Node":"kamailio@demo.kazoo.local"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
 }
