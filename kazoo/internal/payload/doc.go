@@ -43,6 +43,25 @@
 // Bytes of 0x80 and above are copied unchanged. Invalid UTF-8 is not repaired,
 // because json-c did not check it either.
 //
+// # Differences from json-c 0.16
+//
+// These differences are deliberate. TestAgainstJSONC checks them against
+// the real library.
+//
+//   - json-c rejects \' ("invalid string sequence"). We accept it.
+//   - json-c limits nesting to 32 levels. We allow 128.
+//   - json-c fails when the text after the value starts with a '/' that
+//     does not open a comment. We ignore all trailing text.
+//   - json-c accepts NaN and Infinity. We reject them.
+//   - json-c saturates integers beyond 64 bits. We keep the digits.
+//   - json-c published lenient doubles verbatim (1., -.5, 00.5), which is
+//     invalid JSON. We write the same value in strict form.
+//   - We do not copy two json-c bugs. "**/" does not close a comment in
+//     json-c. An unterminated document whose last comment runs to the end
+//     of input "succeeds" and returns its innermost value.
+//   - Duplicate keys are kept as written. json-c kept the last value at the
+//     first key's position.
+//
 // # Envelope fields
 //
 // AddMissing appends fields, such as Msg-ID, Server-ID and Node, to a

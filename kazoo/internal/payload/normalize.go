@@ -197,5 +197,8 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // describe names a byte for an error message.
 func describe(c byte) string {
+	if c < 0x20 || c >= 0x7f {
+		return "byte 0x" + string(hexDigits[c>>4]) + string(hexDigits[c&0xf])
+	}
 	return strconv.QuoteRune(rune(c))
 }

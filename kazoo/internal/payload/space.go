@@ -10,6 +10,16 @@ func isSpace(c byte) bool {
 // the output when emit is set and always dropping the comments. json-c
 // (non-strict) recognises a comment wherever it skips whitespace.
 func (n *Normalizer) skipSpace(emit bool) error {
+	// Fast path, inlined: most tokens are not followed by space.
+	if n.pos < len(n.src) && !isSpaceOrSlash(n.src[n.pos]) {
+		return nil
+	}
+	return n.skipSpaceSlow(emit)
+}
+
+func isSpaceOrSlash(c byte) bool { return c <= ' ' && isSpace(c) || c == '/' }
+
+func (n *Normalizer) skipSpaceSlow(emit bool) error {
 	src := n.src
 	for n.pos < len(src) {
 		switch src[n.pos] {
@@ -19,7 +29,12 @@ func (n *Normalizer) skipSpace(emit bool) error {
 			for n.pos < len(src) && isSpace(src[n.pos]) {
 				n.pos++
 			}
-			if emit {
+			if !emit {
+				break
+			}
+			if n.pos-start == 1 {
+				n.dst = append(n.dst, src[start])
+			} else {
 				n.dst = append(n.dst, src[start:n.pos]...)
 			}
 		case '/':

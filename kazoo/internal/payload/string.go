@@ -26,20 +26,19 @@ func (n *Normalizer) string() error {
 	src := n.src
 	open := n.pos
 	quote := src[open]
-	stop := &doubleQuotedStop
-	if quote == '\'' {
-		stop = &singleQuotedStop
-	}
 	n.dst = append(n.dst, '"')
 	run := open + 1 // start of the bytes not yet copied
 	i := run
-	for i < len(src) {
-		c := src[i]
-		if !stop[c] {
-			i++
-			continue
+	for {
+		if quote == '"' {
+			i = plainDoubleQuoted(src, i)
+		} else {
+			i = plainSingleQuoted(src, i)
 		}
-		switch {
+		if i == len(src) {
+			break
+		}
+		switch c := src[i]; {
 		case c == quote:
 			n.dst = append(n.dst, src[run:i]...)
 			n.dst = append(n.dst, '"')

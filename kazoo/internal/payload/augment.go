@@ -1,0 +1,109 @@
+package payload
+
+import (
+	"bytes"
+	"unsafe"
+)
+
+// Field is a key/value pair to add when the top-level object lacks that key.
+type Field struct{ Key, Value string }
+
+// AddMissing appends obj to dst and adds, as string members at the end of
+// the object, each field whose key obj does not already have at its top
+// level. Fields are added in the given order. A field whose key appeared
+// earlier in fields is added only once.
+//
+// Only top-level keys count: a nested "Msg-ID" does not stop one from being
+// added. Keys are compared after unescaping, so "Msg\u002dID" equals Msg-ID.
+// The new members go straight after the last existing member (or the '{' of
+// an empty object), so whitespace before the closing brace stays where it
+// was. The rest of obj is copied unchanged.
+//
+// obj must be strict JSON, such as Normalize's output. Only its top-level
+// structure is checked. The function returns ErrNotObject if the top-level
+// value is not an object, and a *SyntaxError if obj is malformed. In both
+// cases dst is returned unchanged.
+func (n *Normalizer) AddMissing(dst, obj []byte, fields []Field) ([]byte, error) {
+	present := n.presentMarks(len(fields))
+	var it memberIter
+	if !it.start(obj) {
+		return dst, it.err
+	}
+	insertAt := it.open + 1
+	for it.next() {
+		insertAt = it.valEnd
+		key := it.keyText(&n.keyBuf)
+		for i := range fields {
+			if !present[i] && string(key) == fields[i].Key { // no allocation: compared in place
+				present[i] = true
+			}
+		}
+	}
+	if it.err != nil {
+		return dst, it.err
+	}
+
+	dst = append(dst, obj[:insertAt]...)
+	needComma := it.n > 0
+	for i, f := range fields {
+		if present[i] {
+			continue
+		}
+		// Mark later fields with the same key so the key is added once.
+		for j := i + 1; j < len(fields); j++ {
+			if fields[j].Key == f.Key {
+				present[j] = true
+			}
+		}
+		if needComma {
+			dst = append(dst, ',')
+		}
+		needComma = true
+		dst = appendQuoted(dst, f.Key)
+		dst = append(dst, ':')
+		dst = appendQuoted(dst, f.Value)
+	}
+	return append(dst, obj[insertAt:]...), nil
+}
+
+// presentMarks returns n's reusable per-field flags, cleared, of length size.
+func (n *Normalizer) presentMarks(size int) []bool {
+	if cap(n.present) < size {
+		n.present = make([]bool, size)
+	}
+	n.present = n.present[:size]
+	clear(n.present)
+	return n.present
+}
+
+// TopLevelString returns the unescaped value of the top-level member key of
+// the strict-JSON object obj, if that member exists and is a string. If the
+// key appears more than once, the first occurrence wins, because that is
+// the one Kazoo's Erlang side (kz_json, proplist lookup) sees in our output.
+//
+// The result does not allocate, so its lifetime is limited. It aliases obj
+// when the value has no escapes, and it aliases n's scratch buffer otherwise.
+// It stays valid until obj is modified or the next method call on n,
+// whichever comes first. Use strings.Clone to keep it longer.
+func (n *Normalizer) TopLevelString(obj []byte, key string) (string, bool) {
+	var it memberIter
+	if !it.start(obj) {
+		return "", false
+	}
+	for it.next() {
+		if string(it.keyText(&n.keyBuf)) != key {
+			continue
+		}
+		value := obj[it.valStart:it.valEnd]
+		if len(value) < 2 || value[0] != '"' {
+			return "", false
+		}
+		raw := value[1 : len(value)-1]
+		if bytes.IndexByte(raw, '\\') >= 0 {
+			n.valBuf = appendUnescaped(n.valBuf[:0], raw)
+			raw = n.valBuf
+		}
+		return unsafe.String(unsafe.SliceData(raw), len(raw)), true
+	}
+	return "", false
+}
