@@ -54,6 +54,7 @@ modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
 modparam("kazoo", "node_hostname", "bench.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
+{{.Extra.Params}}
 request_route {
 	if ($rU != "bench") { sl_send_reply("200", "OK"); exit; }
 	$var(n) = $(hdr(X-N){s.int});
@@ -106,8 +107,12 @@ func cpuTicks(k *harness.Kamailio, t *testing.T) int64 {
 }
 
 func run(t *testing.T, r *harness.Rabbit, name, module string, n int) result {
+	params := ""
+	if module != cModule {
+		params = os.Getenv("BENCH_GO_PARAMS") // e.g. modparam("kazoo", "go_maxprocs", 2)
+	}
 	q := r.Bind(t, "kazoo_bench", "topic", "bench.#")
-	k := harness.StartKamailio(t, benchCfg, harness.KamailioOpts{Module: module, Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/")}})
+	k := harness.StartKamailio(t, benchCfg, harness.KamailioOpts{Module: module, Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": params}})
 	time.Sleep(500 * time.Millisecond) // connections up
 	t.Logf("%s: warm-up", name)
 	sip(t, k.SipPort(), 200)

@@ -58,6 +58,8 @@ enum kz_log_level {
 #define KZ_CFG_CONNECT_TIMEOUT_MS "connect_timeout_ms"
 #define KZ_CFG_PUBLISH_TIMEOUT_MS "publish_timeout_ms"
 #define KZ_CFG_MAX_PAYLOAD "max_payload"
+#define KZ_CFG_GO_MAXPROCS "go_maxprocs" /* 0: Go's default */
+#define KZ_CFG_GO_GC_PERCENT "go_gc_percent" /* 0: Go's default */
 #define KZ_CFG_LOG_LEVEL "log_level" /* Kamailio debug level at start */
 #define KZ_CFG_PRIMARY_ZONE "amqp_primary_zone"
 #define KZ_CFG_PROCESS "process" /* description of the process, for logs */

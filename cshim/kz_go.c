@@ -94,6 +94,8 @@ static int build_go_config(void)
 	rc |= cfg_add_int(KZ_CFG_CONNECT_TIMEOUT_MS, kz_connect_timeout_ms());
 	rc |= cfg_add_int(KZ_CFG_PUBLISH_TIMEOUT_MS, kz_publish_timeout_ms);
 	rc |= cfg_add_int(KZ_CFG_MAX_PAYLOAD, kz_max_payload);
+	rc |= cfg_add_int(KZ_CFG_GO_MAXPROCS, kz_go_maxprocs);
+	rc |= cfg_add_int(KZ_CFG_GO_GC_PERCENT, kz_go_gc_percent);
 	return rc ? -1 : 0;
 }
 

@@ -25,6 +25,8 @@ int kz_connect_timeout_sec = -1;
 int kz_connect_timeout_micro = -1;
 int kz_publish_timeout_ms = 2000; /* ours: bound on waiting for a publish confirm */
 int kz_max_payload = 1 << 20;     /* ours: larger payloads are refused with -1 */
+int kz_go_maxprocs = 1; /* ours: Go's GOMAXPROCS in each process (see the docs) */
+int kz_go_gc_percent = 25; /* ours: Go's GOGC in each process (0: Go's default, 100) */
 int kz_pua_mode = 1;
 
 /* accepted for compatibility; see the docs for which take effect in which issue */
@@ -140,6 +142,8 @@ param_export_t kz_params[] = {
 	/* ours */
 	{"amqp_publish_timeout", PARAM_INT, &kz_publish_timeout_ms},
 	{"amqp_max_payload", PARAM_INT, &kz_max_payload},
+	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
+	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
 	{0, 0, 0}
 };
 /* clang-format on */

@@ -27,6 +27,8 @@ extern int kz_connect_timeout_sec;
 extern int kz_connect_timeout_micro;
 extern int kz_publish_timeout_ms;
 extern int kz_max_payload;
+extern int kz_go_maxprocs;
+extern int kz_go_gc_percent;
 extern int kz_pua_mode;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */

@@ -16,6 +16,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"unsafe"
 
@@ -86,6 +87,12 @@ func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
 	c, err := config.Parse(view(cfg, cfgLen))
 	if err != nil {
 		return reply(status.Errorf(status.Config, "%v", err), errBuf, errCap, errLen)
+	}
+	if c.GoMaxProcs > 0 {
+		runtime.GOMAXPROCS(c.GoMaxProcs)
+	}
+	if c.GoGCPercent != 0 {
+		debug.SetGCPercent(c.GoGCPercent)
 	}
 	log := klog.NewPipe(int(logFD), klog.FromKamailioDebug(c.LogLevel))
 	mod = module.New(c, log)

@@ -54,6 +54,8 @@ modparam("kazoo", "amqp_connect_timeout_micro", 0)
 modparam("kazoo", "amqp_connect_timeout_sec", 2)
 modparam("kazoo", "event_callback", "")
 modparam("kazoo", "amqp_publish_timeout", 3000)
+modparam("kazoo", "go_maxprocs", 2)
+modparam("kazoo", "go_gc_percent", 50)
 `
 	k := startPublisher(t, r, map[string]any{"Params": params})
 	if rc := publish(t, k, "amq.topic", "params.ok", "", `{"a":1}`); rc != "1" {

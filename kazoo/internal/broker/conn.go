@@ -40,7 +40,8 @@ func (s State) String() string {
 type Options struct {
 	Heartbeat      time.Duration
 	ConnectTimeout time.Duration
-	ConnectionName string // shown by rabbitmqctl list_connections
+	WriteTimeout   time.Duration // bound on every socket write (the publish timeout)
+	ConnectionName string        // shown by rabbitmqctl list_connections
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
 }
@@ -59,7 +60,9 @@ type Conn struct {
 	mu   sync.Mutex
 	conn *amqp.Connection // nil unless Open
 
-	reqs chan *request
+	pubMu sync.Mutex  // serialises publishes; guards pub
+	pub   *pubChannel // the confirm-mode channel publishes go to
+
 	stop chan struct{}
 }
 
@@ -75,14 +78,16 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger) *Conn {
 	if opt.MinBackoff <= 0 {
 		opt.MinBackoff = 100 * time.Millisecond
 	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 5 * time.Second
+	}
 	if opt.MaxBackoff <= 0 {
 		opt.MaxBackoff = 10 * time.Second
 	}
 	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
-		reqs: make(chan *request, 64), stop: make(chan struct{})}
+		stop: make(chan struct{})}
 	c.setState(Connecting)
 	go c.maintain()
-	go c.publisher()
 	return c
 }
 
@@ -171,7 +176,7 @@ func (c *Conn) dial() (*amqp.Connection, error) {
 	props.SetClientConnectionName(c.opt.ConnectionName)
 	return amqp.DialConfig(c.Broker.URL, amqp.Config{
 		Heartbeat:  c.opt.Heartbeat,
-		Dial:       amqp.DefaultDial(c.opt.ConnectTimeout),
+		Dial:       dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout),
 		Properties: props,
 	})
 }
@@ -190,8 +195,8 @@ func (c *Conn) serve(conn *amqp.Connection) string {
 	}
 }
 
-// openPubChannel opens a confirm-mode channel. The publisher goroutine opens one when it has
-// none or the broker closed the last one (a channel error such as 404 for an unknown
+// openPubChannel opens a confirm-mode channel. Publish opens one when there is none or the
+// broker closed the last one (a channel error such as 404 for an unknown
 // exchange kills only the channel: the publish that caused it is reported to its caller,
 // and the next publish gets a fresh channel, where the C module kept using the dead one and
 // silently lost later publishes).

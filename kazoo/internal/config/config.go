@@ -19,6 +19,8 @@ type Config struct {
 	ConnectTimeout time.Duration
 	PublishTimeout time.Duration
 	MaxPayload     int
+	GoMaxProcs     int    // runtime.GOMAXPROCS of the process; 0 leaves Go's default
+	GoGCPercent    int    // debug.SetGCPercent of the process; 0 leaves Go's default
 	PrimaryZone    string // amqp_primary_zone
 	LogLevel       int    // Kamailio's debug level when the process started
 	Process        string // the Kamailio process description, for logs
@@ -86,6 +88,10 @@ func (c *Config) set(key, value string) error {
 		c.PublishTimeout, err = millis(value)
 	case "max_payload":
 		c.MaxPayload, err = strconv.Atoi(value)
+	case "go_gc_percent":
+		c.GoGCPercent, err = strconv.Atoi(value)
+	case "go_maxprocs":
+		c.GoMaxProcs, err = strconv.Atoi(value)
 	case "log_level":
 		c.LogLevel, err = strconv.Atoi(value)
 	case "amqp_primary_zone":

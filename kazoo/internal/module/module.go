@@ -38,6 +38,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	opt := broker.Options{
 		Heartbeat:      cfg.Heartbeat,
 		ConnectTimeout: cfg.ConnectTimeout,
+		WriteTimeout:   cfg.PublishTimeout,
 		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
 	}
 	return &Module{Cfg: cfg, Log: log, Pool: broker.NewPool(cfg.Brokers, opt, log)}
