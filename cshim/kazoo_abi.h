@@ -88,4 +88,21 @@ int32_t kzgo_publish(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *headers, int64_t headers_len,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 
+/*
+ * Send a request (like kzgo_publish, plus Server-ID = this process's reply queue) and wait
+ * up to timeout_ms for the reply with its Msg-ID. On KZ_OK the reply is copied into
+ * reply[0..reply_cap) and *reply_len is its full length: when it is larger than reply_cap
+ * nothing was copied, and kzgo_last_reply copies it into a larger buffer.
+ */
+int32_t kzgo_query(uint8_t *exchange, int64_t exchange_len,
+		uint8_t *routing_key, int64_t routing_key_len,
+		uint8_t *payload, int64_t payload_len,
+		uint8_t *headers, int64_t headers_len, int64_t timeout_ms,
+		uint8_t *reply, int64_t reply_cap, int64_t *reply_len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
+ * when buf is too small (nothing copied). */
+int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);
+
 #endif

@@ -11,6 +11,7 @@
 #include "kz_params.h"
 #include "kz_go.h"
 #include "kz_publish.h"
+#include "kz_query.h"
 
 MODULE_VERSION
 
@@ -23,7 +24,18 @@ static cmd_export_t cmds[] = {
 		fixup_free_spve_all, ANY_ROUTE},
 	{"kazoo_publish", (cmd_function)w_kazoo_publish_hdrs, 4, fixup_spve_all,
 		fixup_free_spve_all, ANY_ROUTE},
+	{"kazoo_query", (cmd_function)w_kazoo_query3, 3, kz_query_fixup,
+		kz_query_fixup_free, ANY_ROUTE},
+	{"kazoo_query", (cmd_function)w_kazoo_query4, 4, kz_query_fixup,
+		kz_query_fixup_free, ANY_ROUTE},
+	{"kazoo_query", (cmd_function)w_kazoo_query5, 5, kz_query_fixup,
+		kz_query_fixup_free, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
+};
+
+static pv_export_t pvs[] = {
+	{{"kzR", sizeof("kzR") - 1}, PVT_OTHER, pv_get_kzR, 0, 0, 0, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
 };
 
 static sr_kemi_t kemi_exports[] = {
@@ -42,6 +54,11 @@ static sr_kemi_t kemi_exports[] = {
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
 			SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
+	{ str_init("kazoo"), str_init("query"),
+		SR_KEMIP_INT, ki_kazoo_query,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };
 
@@ -51,7 +68,7 @@ struct module_exports exports = {
 	cmds,            /* script functions */
 	kz_params,       /* modparams */
 	0,               /* RPC methods */
-	0,               /* pseudo-variables */
+	pvs,             /* pseudo-variables */
 	0,               /* response handling */
 	mod_init,        /* module init, main process */
 	mod_child_init,  /* per-process init */
@@ -67,7 +84,7 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 
 static int mod_init(void)
 {
-	if(kz_params_check() < 0)
+	if(kz_params_check() < 0 || kz_query_mod_init() < 0)
 		return -1;
 	return kz_go_mod_init();
 }

@@ -30,6 +30,9 @@ extern int kz_max_payload;
 extern int kz_go_maxprocs;
 extern int kz_go_gc_percent;
 extern int kz_pua_mode;
+extern int kz_query_timeout_sec;
+extern int kz_query_timeout_micro;
+extern str kz_query_timeout_avp;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

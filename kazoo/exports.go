@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"time"
 	"unsafe"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
@@ -114,4 +115,46 @@ func kzgo_publish(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint
 	err := mod.Publish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
 		view(payload, payloadLen), view(headers, headersLen))
 	return reply(err, errBuf, errCap, errLen)
+}
+
+//export kzgo_query
+func kzgo_query(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
+	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, timeoutMs C.int64_t,
+	replyBuf *C.uint8_t, replyCap C.int64_t, replyLen *C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+	}
+	err := mod.Query(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
+		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond)
+	if err == nil {
+		r := mod.Reply()
+		*replyLen = C.int64_t(len(r))
+		if len(r) <= int(replyCap) {
+			copy(view(replyBuf, replyCap), r)
+		}
+	}
+	return reply(err, errBuf, errCap, errLen)
+}
+
+//export kzgo_last_reply
+func kzgo_last_reply(buf *C.uint8_t, capacity C.int64_t) (n C.int64_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			n = 0
+		}
+	}()
+	if mod == nil {
+		return 0
+	}
+	r := mod.Reply()
+	if len(r) > int(capacity) {
+		return -C.int64_t(len(r))
+	}
+	return C.int64_t(copy(view(buf, capacity), r))
 }

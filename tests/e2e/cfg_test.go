@@ -29,6 +29,7 @@ modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_max_payload", 4096)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
+modparam("kazoo", "amqp_query_timeout_avp", "$avp(kz_timeout)")
 {{.Extra.Params}}
 {{if .Extra.Timer}}modparam("rtimer", "timer", "name=kzt;interval=1;mode=1;")
 modparam("rtimer", "exec", "timer=kzt;route=KZ_TIMER")
@@ -41,6 +42,10 @@ request_route {
 		sl_send_reply("200", "OK");
 		exit;
 	}
+	if (is_present_hf("X-Query")) {
+		route(QUERY);
+		exit;
+	}
 	if (is_present_hf("X-Amqp-Headers")) {
 		$var(rc) = kazoo_publish("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$hdr(X-Amqp-Headers)");
 	} else {
@@ -49,6 +54,30 @@ request_route {
 	append_to_reply("X-Rc: $var(rc)\r\nX-Pid: $pp\r\n");
 	sl_send_reply("200", "Published");
 	exit;
+}
+
+# kazoo_query in its forms, chosen by X-Query; the reply ($kzR, target) goes back base64-encoded
+route[QUERY] {
+	$var(target) = "unset";
+	if (is_present_hf("X-Timeout-Ms")) {
+		$avp(kz_timeout) = $(hdr(X-Timeout-Ms){s.int});
+	}
+	if ($hdr(X-Query) == "3") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb);
+	} else if ($hdr(X-Query) == "4") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$var(target)");
+	} else if ($hdr(X-Query) == "5") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$var(target)", "$hdr(X-Amqp-Headers)");
+	} else if ($hdr(X-Query) == "flags") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "2048");
+	}
+	if ($kzR == $null) {
+		$var(kzr) = "null";
+	} else {
+		$var(kzr) = $(kzR{s.encode.base64});
+	}
+	append_to_reply("X-Rc: $var(rc)\r\nX-Pid: $pp\r\nX-KzR: $var(kzr)\r\nX-Target: $(var(target){s.encode.base64})\r\n");
+	sl_send_reply("200", "Queried");
 }
 `
 

@@ -42,6 +42,7 @@ type Options struct {
 	ConnectTimeout time.Duration
 	WriteTimeout   time.Duration // bound on every socket write (the publish timeout)
 	ConnectionName string        // shown by rabbitmqctl list_connections
+	Node           string        // kamailio@<node_hostname>, for reply queue names
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
 }
@@ -63,6 +64,10 @@ type Conn struct {
 	pubMu sync.Mutex  // serialises publishes; guards pub
 	pub   *pubChannel // the confirm-mode channel publishes go to
 
+	replyQueue   string
+	replies      *replyRouter
+	repliesReady atomic.Bool
+
 	stop chan struct{}
 }
 
@@ -74,7 +79,7 @@ type pubChannel struct {
 }
 
 // NewConn starts the goroutines of one broker connection; it returns at once.
-func NewConn(b config.Broker, opt Options, log *klog.Logger) *Conn {
+func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRouter) *Conn {
 	if opt.MinBackoff <= 0 {
 		opt.MinBackoff = 100 * time.Millisecond
 	}
@@ -85,7 +90,8 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger) *Conn {
 		opt.MaxBackoff = 10 * time.Second
 	}
 	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
-		stop: make(chan struct{})}
+		stop: make(chan struct{}), replies: replies,
+		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
 	c.setState(Connecting)
 	go c.maintain()
 	return c
@@ -151,10 +157,16 @@ func (c *Conn) maintain() {
 			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
 		}
 		failures, backoff = 0, c.opt.MinBackoff
+		if err := c.setupReplies(conn); err != nil {
+			c.log.Errorf("broker %s: kazoo_query unavailable: %v", c.Broker.Masked(), err)
+		} else {
+			c.repliesReady.Store(true)
+		}
 		c.setCurrent(conn)
 		c.setState(Open)
 		c.endFirstAttempt()
 		reason := c.serve(conn)
+		c.repliesReady.Store(false)
 		c.setCurrent(nil)
 		_ = conn.Close()
 		select {
@@ -200,7 +212,7 @@ func (c *Conn) serve(conn *amqp.Connection) string {
 // exchange kills only the channel: the publish that caused it is reported to its caller,
 // and the next publish gets a fresh channel, where the C module kept using the dead one and
 // silently lost later publishes).
-func openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
+func (c *Conn) openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
@@ -210,6 +222,7 @@ func openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
 		return nil, err
 	}
 	pc := &pubChannel{ch: ch, closed: make(chan struct{})}
+	go c.watchReturns(ch.NotifyReturn(make(chan amqp.Return, 16)))
 	notify := ch.NotifyClose(make(chan *amqp.Error, 1))
 	go func() {
 		pc.closeErr = <-notify

@@ -11,14 +11,15 @@ import (
 // Pool is every broker of a process. Publishes go to the first open broker of the primary
 // zone in declaration order (the C module's failover rule).
 type Pool struct {
-	conns []*Conn
+	conns   []*Conn
+	replies *replyRouter
 }
 
 // NewPool connects to every broker in the background.
 func NewPool(brokers []config.Broker, opt Options, log *klog.Logger) *Pool {
-	p := &Pool{}
+	p := &Pool{replies: newReplyRouter()}
 	for _, b := range brokers {
-		p.conns = append(p.conns, NewConn(b, opt, log))
+		p.conns = append(p.conns, NewConn(b, opt, log, p.replies))
 	}
 	return p
 }
@@ -65,14 +66,27 @@ func (p *Pool) pick(deadline time.Time) *Conn {
 	}
 }
 
-// Publish sends m to the first open broker and waits for its confirm until deadline.
-func (p *Pool) Publish(m Message, deadline time.Time) error {
+// Pick returns the broker a request goes to (the first open one of the primary zone), or
+// a NoBroker error.
+func (p *Pool) Pick(deadline time.Time) (*Conn, error) {
 	if len(p.conns) == 0 {
-		return status.Errorf(status.NoBroker, "no amqp_connection configured")
+		return nil, status.Errorf(status.NoBroker, "no amqp_connection configured")
 	}
 	c := p.pick(deadline)
 	if c == nil {
-		return status.Errorf(status.NoBroker, "no AMQP broker connected (%d configured)", len(p.conns))
+		return nil, status.Errorf(status.NoBroker, "no AMQP broker connected (%d configured)", len(p.conns))
+	}
+	return c, nil
+}
+
+// InFlight counts the queries waiting for a reply in this process.
+func (p *Pool) InFlight() int { return p.replies.InFlight() }
+
+// Publish sends m to the first open broker and waits for its confirm until deadline.
+func (p *Pool) Publish(m Message, deadline time.Time) error {
+	c, err := p.Pick(deadline)
+	if err != nil {
+		return err
 	}
 	return c.Publish(m, deadline)
 }

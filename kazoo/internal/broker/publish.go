@@ -31,7 +31,7 @@ func (c *Conn) channel() (*pubChannel, error) {
 	if conn == nil {
 		return nil, errNoConnection
 	}
-	pc, err := openPubChannel(conn)
+	pc, err := c.openPubChannel(conn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot open a channel: %v", errNoConnection, err)
 	}

@@ -29,8 +29,8 @@ type Module struct {
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
 	// scratch buffers reused by every publish of this process
-	strict, body, msgID []byte
-	fields              []payload.Field
+	strict, body, msgID, reply []byte
+	fields                     []payload.Field
 }
 
 // New starts the broker connections of this process (in the background).
@@ -40,6 +40,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 		ConnectTimeout: cfg.ConnectTimeout,
 		WriteTimeout:   cfg.PublishTimeout,
 		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
+		Node:           cfg.Node(),
 	}
 	return &Module{Cfg: cfg, Log: log, Pool: broker.NewPool(cfg.Brokers, opt, log)}
 }
@@ -85,16 +86,22 @@ func (m *Module) complete(body []byte) error {
 		return status.Errorf(status.Argument, "payload is not valid JSON: %v", err)
 	}
 	m.msgID = payload.NewMsgID(m.msgID[:0])
-	m.fields = append(m.fields[:0],
-		payload.Field{Key: "App-Name", Value: m.Cfg.AppName},
-		payload.Field{Key: "App-Version", Value: m.Cfg.AppVersion},
-		payload.Field{Key: "Node", Value: m.Cfg.Node()},
-		payload.Field{Key: "Msg-ID", Value: string(m.msgID)},
-	)
+	m.fields = m.defaultFields(string(m.msgID))
 	if m.body, err = m.norm.AddMissing(m.body[:0], m.strict, m.fields); err != nil {
 		return status.Errorf(status.Argument, "payload must be a JSON object: %v", err)
 	}
 	return nil
+}
+
+// defaultFields are the keys Kazoo expects in every message (kz_api's default headers),
+// added when the script's payload lacks them.
+func (m *Module) defaultFields(msgID string) []payload.Field {
+	return append(m.fields[:0],
+		payload.Field{Key: "App-Name", Value: m.Cfg.AppName},
+		payload.Field{Key: "App-Version", Value: m.Cfg.AppVersion},
+		payload.Field{Key: "Node", Value: m.Cfg.Node()},
+		payload.Field{Key: "Msg-ID", Value: msgID},
+	)
 }
 
 func checkName(what string, b []byte) error {

@@ -5,8 +5,13 @@ import (
 	"unsafe"
 )
 
-// Field is a key/value pair to add when the top-level object lacks that key.
-type Field struct{ Key, Value string }
+// Field is a key/value pair to add when the top-level object lacks that key. Value is
+// written as a JSON string, or verbatim when Raw is set (the caller vouches that it is a
+// valid JSON value, such as a number).
+type Field struct {
+	Key, Value string
+	Raw        bool
+}
 
 // AddMissing appends obj to dst and adds, as string members at the end of
 // the object, each field whose key obj does not already have at its top
@@ -61,7 +66,11 @@ func (n *Normalizer) AddMissing(dst, obj []byte, fields []Field) ([]byte, error)
 		needComma = true
 		dst = appendQuoted(dst, f.Key)
 		dst = append(dst, ':')
-		dst = appendQuoted(dst, f.Value)
+		if f.Raw {
+			dst = append(dst, f.Value...)
+		} else {
+			dst = appendQuoted(dst, f.Value)
+		}
 	}
 	return append(dst, obj[insertAt:]...), nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestAddMissing(t *testing.T) {
-	msgID := []Field{{"Msg-ID", "x"}}
+	msgID := []Field{{Key: "Msg-ID", Value: "x"}}
 	tests := []struct {
 		name, obj string
 		fields    []Field
@@ -26,14 +26,14 @@ func TestAddMissing(t *testing.T) {
 		{"escaped key equals", `{"Msg\u002dID":"e"}`, msgID, `{"Msg\u002dID":"e"}`},
 		{"escaped key differs", `{"Msg\u002dId":"e"}`, msgID, `{"Msg\u002dId":"e","Msg-ID":"x"}`},
 		{"several fields in order", `{"Node":"n"}`,
-			[]Field{{"Msg-ID", "m"}, {"Node", "ignored"}, {"Server-ID", ""}, {"App-Name", "kamailio"}},
+			[]Field{{Key: "Msg-ID", Value: "m"}, {Key: "Node", Value: "ignored"}, {Key: "Server-ID", Value: ""}, {Key: "App-Name", Value: "kamailio"}},
 			`{"Node":"n","Msg-ID":"m","Server-ID":"","App-Name":"kamailio"}`},
-		{"repeated field key added once", `{}`, []Field{{"k", "1"}, {"k", "2"}}, `{"k":"1"}`},
+		{"repeated field key added once", `{}`, []Field{{Key: "k", Value: "1"}, {Key: "k", Value: "2"}}, `{"k":"1"}`},
 		{"no fields", `{"a":1}`, nil, `{"a":1}`},
-		{"value escaping", `{}`, []Field{{"v", "a\"b\\c/\n\t\r\b\f\x01\x1f é😀\u2028"}},
+		{"value escaping", `{}`, []Field{{Key: "v", Value: "a\"b\\c/\n\t\r\b\f\x01\x1f é😀\u2028"}},
 			`{"v":"a\"b\\c/\n\t\r\b\f\u0001\u001f é😀` + "\u2028" + `"}`},
-		{"key escaping", `{}`, []Field{{"a\"\\\n", "v"}}, `{"a\"\\\n":"v"}`},
-		{"escaped existing key with quote", `{"a\"\\\n":1}`, []Field{{"a\"\\\n", "v"}}, `{"a\"\\\n":1}`},
+		{"key escaping", `{}`, []Field{{Key: "a\"\\\n", Value: "v"}}, `{"a\"\\\n":"v"}`},
+		{"escaped existing key with quote", `{"a\"\\\n":1}`, []Field{{Key: "a\"\\\n", Value: "v"}}, `{"a\"\\\n":1}`},
 	}
 	var n Normalizer
 	for _, tt := range tests {
@@ -55,7 +55,7 @@ func TestAddMissing(t *testing.T) {
 func TestAddMissingValueRoundTrip(t *testing.T) {
 	var n Normalizer
 	value := "q\"b\\s\x00\x7f\ttab é 😀 \xff"
-	out, err := n.AddMissing(nil, []byte(`{"a":1}`), []Field{{"Node", value}})
+	out, err := n.AddMissing(nil, []byte(`{"a":1}`), []Field{{Key: "Node", Value: value}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestAddMissingErrors(t *testing.T) {
 	var n Normalizer
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := n.AddMissing([]byte("pre"), []byte(tt.obj), []Field{{"k", "v"}})
+			got, err := n.AddMissing([]byte("pre"), []byte(tt.obj), []Field{{Key: "k", Value: "v"}})
 			if err == nil {
 				t.Fatalf("AddMissing(%q) = %q, want error", tt.obj, got)
 			}
@@ -184,10 +184,10 @@ func TestAugmentDoesNotAllocate(t *testing.T) {
 // kazooFields are the envelope fields the C module added to every message.
 func kazooFields() []Field {
 	return []Field{
-		{"Msg-ID", "0d4c0c4e-6a3c-4b1e-9f3e-2c7d9b1a5e42"},
-		{"App-Name", "kamailio"},
-		{"App-Version", "5.8.4"},
-		{"Node", "kamailio@kamailio1.example.com"},
-		{"Server-ID", "kamailio@kamailio1.example.com-<0.1.0>"},
+		{Key: "Msg-ID", Value: "0d4c0c4e-6a3c-4b1e-9f3e-2c7d9b1a5e42"},
+		{Key: "App-Name", Value: "kamailio"},
+		{Key: "App-Version", Value: "5.8.4"},
+		{Key: "Node", Value: "kamailio@kamailio1.example.com"},
+		{Key: "Server-ID", Value: "kamailio@kamailio1.example.com-<0.1.0>"},
 	}
 }

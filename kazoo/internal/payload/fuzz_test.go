@@ -72,7 +72,7 @@ func FuzzAddMissing(f *testing.F) {
 	f.Add([]byte(`{ }`), "k\"\\\n", "v\x01é")
 	f.Fuzz(func(t *testing.T, src []byte, key, value string) {
 		var n Normalizer
-		fields := []Field{{key, value}, {"Msg-ID", "generated"}, {key, "duplicate"}}
+		fields := []Field{{Key: key, Value: value}, {Key: "Msg-ID", Value: "generated"}, {Key: key, Value: "duplicate"}}
 
 		// Arbitrary (possibly invalid) input must not panic. Only the top
 		// level is checked, so there is nothing more to assert here.

@@ -1,0 +1,134 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/valyala/fastjson"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
+)
+
+// targetedExchange is where Kazoo sends replies: targeted_publish(Server-ID, ...) publishes
+// to exchange "targeted" (direct) with the request's Server-ID as routing key. Declared as
+// the C module declares it (non-durable, not auto-delete), so either can run first.
+const targetedExchange = "targeted"
+
+// ReplyQueue is this process's reply queue on this broker, and the Server-ID of its
+// requests: deterministic (node, pid, broker id) so that it is recognisable in the broker's
+// UI, exclusive and auto-delete so that it dies with the connection.
+func (c *Conn) ReplyQueue() string { return c.replyQueue }
+
+// setupReplies declares the reply queue, binds it to "targeted" and consumes it. Runs in
+// maintain() after each connect.
+func (c *Conn) setupReplies(conn *amqp.Connection) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	fail := func(what string, err error) error {
+		_ = ch.Close()
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	if err := ch.ExchangeDeclare(targetedExchange, "direct", false, false, false, false, nil); err != nil {
+		return fail("declaring exchange targeted", err)
+	}
+	if _, err := ch.QueueDeclare(c.replyQueue, false, true, true, false, nil); err != nil {
+		return fail("declaring reply queue "+c.replyQueue, err)
+	}
+	if err := ch.QueueBind(c.replyQueue, c.replyQueue, targetedExchange, false, nil); err != nil {
+		return fail("binding reply queue", err)
+	}
+	deliveries, err := ch.Consume(c.replyQueue, "", true, true, false, false, nil)
+	if err != nil {
+		return fail("consuming reply queue", err)
+	}
+	go c.receiveReplies(deliveries)
+	return nil
+}
+
+func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery) {
+	var p fastjson.Parser
+	for d := range deliveries {
+		v, err := p.ParseBytes(d.Body)
+		msgID := ""
+		if err == nil {
+			msgID = string(v.GetStringBytes("Msg-ID"))
+		}
+		if msgID == "" {
+			c.log.Errorf("reply on %s without a Msg-ID (or not JSON), dropped: %.200s", c.replyQueue, d.Body)
+			continue
+		}
+		if !c.replies.deliver(msgID, replyEvent{body: d.Body}) {
+			c.log.Debugf("late or unknown reply for Msg-ID %s dropped", msgID)
+		}
+	}
+}
+
+// Query publishes a request whose Msg-ID is msgID and whose Server-ID is c.ReplyQueue(),
+// and waits until deadline for the reply. The request is published with mandatory set:
+// when nothing is bound to receive it, the broker returns it and the query fails at once
+// instead of waiting out its timeout.
+func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error) {
+	if !c.repliesReady.Load() {
+		return nil, status.Errorf(status.NoBroker, "broker %s: no reply queue (not connected)", c.Broker.Masked())
+	}
+	wait, ok := c.replies.register(msgID)
+	if !ok {
+		return nil, status.Errorf(status.Argument, "a query with Msg-ID %s is already waiting for its reply", msgID)
+	}
+	defer c.replies.unregister(msgID)
+	c.pubMu.Lock()
+	pc, err := c.channel()
+	var dc *amqp.DeferredConfirmation
+	if err == nil {
+		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, true, false,
+			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID})
+	}
+	c.pubMu.Unlock()
+	if errors.Is(err, errNoConnection) || errors.Is(err, amqp.ErrClosed) {
+		return nil, status.Errorf(status.NoBroker, "broker %s: %v", c.Broker.Masked(), err)
+	}
+	if err != nil {
+		return nil, status.Errorf(status.Rejected, "broker %s: publish failed: %v", c.Broker.Masked(), err)
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	confirmed := dc.Done()
+	for {
+		select {
+		case ev := <-wait:
+			if ev.returned != "" {
+				return nil, status.Errorf(status.Rejected, "broker %s returned the request: %s (nothing bound to exchange %q with routing key %q)",
+					c.Broker.Masked(), ev.returned, m.Exchange, m.RoutingKey)
+			}
+			return ev.body, nil
+		case <-confirmed:
+			confirmed = nil
+			if !dc.Acked() {
+				select {
+				case <-pc.closed:
+					if pc.closeErr != nil {
+						return nil, status.Errorf(status.Rejected, "broker %s refused the request to exchange %q: %s",
+							c.Broker.Masked(), m.Exchange, pc.closeErr.Reason)
+					}
+				default:
+				}
+				return nil, status.Errorf(status.Rejected, "broker %s did not accept the request to exchange %q", c.Broker.Masked(), m.Exchange)
+			}
+		case <-timer.C:
+			return nil, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
+		}
+	}
+}
+
+// watchReturns turns basic.return of a query into an immediate failure of that query.
+func (c *Conn) watchReturns(returns <-chan amqp.Return) {
+	for r := range returns {
+		if r.MessageId == "" || !c.replies.deliver(r.MessageId, replyEvent{returned: fmt.Sprintf("%d %s", r.ReplyCode, r.ReplyText)}) {
+			c.log.Debugf("broker returned an unroutable message to exchange %q, routing key %q", r.Exchange, r.RoutingKey)
+		}
+	}
+}
