@@ -81,6 +81,8 @@ type result struct {
 	failed          int
 	cpuMsPer1k      float64 // all Kamailio processes
 	workerPssKB     int
+	workerAnonKB    int
+	idleAnonKB      int // another SIP worker of the same instance, which never published
 	workerThreads   int
 	totalPssKB      int
 	procs           int
@@ -134,7 +136,9 @@ func run(t *testing.T, r *harness.Rabbit, name, module string, n int) result {
 		res.totalPssKB += p.PssKB
 		res.procs++
 		if p.PID == pid {
-			res.workerPssKB, res.workerThreads = p.PssKB, p.Threads
+			res.workerPssKB, res.workerThreads, res.workerAnonKB = p.PssKB, p.Threads, p.RssAnonKB
+		} else if strings.Contains(p.Desc, "udp receiver") {
+			res.idleAnonKB = p.RssAnonKB
 		}
 	}
 	k.Stop(t)
@@ -182,6 +186,8 @@ func TestPublishBench(t *testing.T) {
 		{"failed publishes", func(r result) float64 { return float64(r.failed) }},
 		{"delivered to the bound queue", func(r result) float64 { return float64(r.delivered) }},
 		{"publishing worker PSS kB after the run", func(r result) float64 { return float64(r.workerPssKB) }},
+		{"publishing worker RssAnon kB after the run", func(r result) float64 { return float64(r.workerAnonKB) }},
+		{"idle SIP worker RssAnon kB (same instance)", func(r result) float64 { return float64(r.idleAnonKB) }},
 		{"publishing worker threads", func(r result) float64 { return float64(r.workerThreads) }},
 		{"Kamailio processes", func(r result) float64 { return float64(r.procs) }},
 		{"Kamailio PSS kB, all processes", func(r result) float64 { return float64(r.totalPssKB) }},
