@@ -103,6 +103,18 @@ func TestPublishWireFormat(t *testing.T) {
 	if len(d.Headers) != 0 {
 		t.Errorf("unexpected headers %v", d.Headers)
 	}
+
+	// consumer://<broker id>/<key>, the Server-ID form of consumed messages: publish through
+	// that broker with the key after the prefix
+	if rc := publish(t, k, "kazoo_e2e", "consumer://1/wire.consumer", "", `{"a":1}`); rc != "1" {
+		t.Fatalf("kazoo_publish to consumer://1/ returned %q\n%s", rc, k.Log())
+	}
+	if d, ok = q.Next(t, 5*time.Second); !ok || d.RoutingKey != "wire.consumer" {
+		t.Fatalf("consumer:// publish arrived: %v with routing key %q", ok, d.RoutingKey)
+	}
+	if rc := publish(t, k, "kazoo_e2e", "consumer://7/wire.x", "", `{"a":1}`); rc != "-1" {
+		t.Fatalf("kazoo_publish to an unknown broker returned %q", rc)
+	}
 }
 
 // Bad input gets -1 and one clear log line; Kamailio keeps serving and later publishes work.

@@ -79,6 +79,14 @@ func (p *Pool) Pick(deadline time.Time) (*Conn, error) {
 	return c, nil
 }
 
+// ByID returns the broker with that id (1, 2, ... in declaration order), open or not.
+func (p *Pool) ByID(id int) *Conn {
+	if id < 1 || id > len(p.conns) {
+		return nil
+	}
+	return p.conns[id-1]
+}
+
 // InFlight counts the queries waiting for a reply in this process.
 func (p *Pool) InFlight() int { return p.replies.InFlight() }
 

@@ -71,12 +71,40 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 		return err
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
-	return m.Pool.Publish(broker.Message{
-		Exchange:   string(exchange),
-		RoutingKey: string(routingKey),
-		Headers:    hdrs,
-		Body:       m.body,
-	}, deadline)
+	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
+	if id, rk, ok := consumerRoute(routingKey); ok {
+		// a reply to a consumed message goes back through the broker it came from
+		conn := m.Pool.ByID(id)
+		if conn == nil {
+			return status.Errorf(status.Argument, "routing key %q names broker %d, but %d are configured", routingKey, id, len(m.Pool.Conns()))
+		}
+		msg.RoutingKey = rk
+		return conn.Publish(msg, deadline)
+	}
+	return m.Pool.Publish(msg, deadline)
+}
+
+// consumerRoute parses "consumer://<broker id>/<routing key>", the form the C module gives
+// to the Server-ID of consumed messages so that a reply goes back through the same broker.
+func consumerRoute(rk []byte) (id int, rest string, ok bool) {
+	const prefix = "consumer://"
+	if !bytes.HasPrefix(rk, []byte(prefix)) {
+		return 0, "", false
+	}
+	num, tail, found := bytes.Cut(rk[len(prefix):], []byte{'/'})
+	if !found || len(num) == 0 {
+		return 0, "", false
+	}
+	for _, c := range num {
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+		id = id*10 + int(c-'0')
+		if id > 1<<16 {
+			return 0, "", false
+		}
+	}
+	return id, string(tail), true
 }
 
 // complete normalises body into m.body and adds the Kazoo default fields.
