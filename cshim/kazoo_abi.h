@@ -101,6 +101,43 @@ int32_t kzgo_query(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *reply, int64_t reply_cap, int64_t *reply_len,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 
+/*
+ * kazoo_async_query: a SIP worker suspends the transaction and sends this record, one
+ * datagram, to the module's consumer process, whose Go side performs the query and hands
+ * the outcome back to its C thread (kzgo_take_event), which resumes the transaction.
+ * Layout: little-endian uint32 fields in this order, then the bytes of exchange, routing
+ * key, payload and headers back to back.
+ */
+#define KZ_ASYNC_MAGIC 0x4b5a4131u /* "KZA1" */
+enum kz_async_field {
+	KZ_ASYNC_F_MAGIC, KZ_ASYNC_F_TINDEX, KZ_ASYNC_F_TLABEL, KZ_ASYNC_F_REPLY_ROUTE,
+	KZ_ASYNC_F_FAIL_ROUTE, KZ_ASYNC_F_TIMEOUT_MS, KZ_ASYNC_F_EXCHANGE_LEN,
+	KZ_ASYNC_F_ROUTING_KEY_LEN, KZ_ASYNC_F_PAYLOAD_LEN, KZ_ASYNC_F_HEADERS_LEN,
+	KZ_ASYNC_F_COUNT
+};
+
+/* what kzgo_take_event hands to the consumer process's C thread */
+enum kz_event_kind {
+	KZ_EVENT_NONE = 0,        /* nothing pending */
+	KZ_EVENT_ASYNC_REPLY = 1, /* resume tindex/tlabel in onreply_route[route], reply in buf */
+	KZ_EVENT_ASYNC_FAIL = 2   /* resume in failure_route[route]; buf holds the reason */
+};
+
+/*
+ * Consumer process: start reading async query records from ipc_fd and signal each ready
+ * event by writing a byte to notify_fd.
+ */
+int32_t kzgo_consumer_start(int32_t ipc_fd, int32_t notify_fd,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/*
+ * Take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none); its
+ * numbers in ints[0..3] = tindex, tlabel, route, 0; its text (reply or reason) copied into
+ * buf when it fits, *len its full length (when larger than cap nothing was copied and the
+ * event stays queued: call again with a buffer of *len bytes).
+ */
+int32_t kzgo_take_event(uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
+
 /* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
  * when buf is too small (nothing copied). */
 int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);

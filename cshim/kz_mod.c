@@ -12,6 +12,7 @@
 #include "kz_go.h"
 #include "kz_publish.h"
 #include "kz_query.h"
+#include "kz_async.h"
 
 MODULE_VERSION
 
@@ -30,6 +31,14 @@ static cmd_export_t cmds[] = {
 		kz_query_fixup_free, ANY_ROUTE},
 	{"kazoo_query", (cmd_function)w_kazoo_query5, 5, kz_query_fixup,
 		kz_query_fixup_free, ANY_ROUTE},
+	{"kazoo_async_query", (cmd_function)w_kazoo_async_query, 5, kz_async_fixup,
+		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"kazoo_async_query", (cmd_function)w_kazoo_async_query6, 6, kz_async_fixup,
+		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"kazoo_query_async", (cmd_function)w_kazoo_async_query, 5, kz_async_fixup,
+		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"kazoo_query_async", (cmd_function)w_kazoo_async_query6, 6, kz_async_fixup,
+		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -84,7 +93,7 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 
 static int mod_init(void)
 {
-	if(kz_params_check() < 0 || kz_query_mod_init() < 0)
+	if(kz_params_check() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0)
 		return -1;
 	return kz_go_mod_init();
 }
@@ -92,6 +101,6 @@ static int mod_init(void)
 static int mod_child_init(int rank)
 {
 	if(rank == PROC_MAIN)
-		return kz_go_fork_relay();
+		return kz_go_fork_relay() < 0 || kz_async_fork() < 0 ? -1 : 0;
 	return kz_go_child_init(rank);
 }

@@ -42,7 +42,7 @@ int kz_query_mod_init(void)
 
 /* amqp_query_timeout_avp holds milliseconds (as the C module reads it, whatever its docs
  * say); else amqp_query_timeout_sec/_micro */
-static int64_t query_timeout_ms(sip_msg_t *msg)
+int64_t kz_query_timeout_ms(sip_msg_t *msg)
 {
 	pv_value_t v;
 
@@ -85,7 +85,7 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 	rc = kzgo_query((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0,
-			query_timeout_ms(msg), kz_reply, kz_reply_cap, &len, kz_errbuf,
+			kz_query_timeout_ms(msg), kz_reply, kz_reply_cap, &len, kz_errbuf,
 			sizeof(kz_errbuf), &kz_errlen);
 	if(rc != KZ_OK) {
 		LM_ERR("kazoo_query to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
@@ -114,6 +114,15 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 		}
 	}
 	return 1;
+}
+
+void kz_query_set_reply(const uint8_t *buf, int len)
+{
+	kz_reply_len = -1;
+	if(buf == NULL || len < 0 || ensure_reply_cap(len) < 0)
+		return;
+	memcpy(kz_reply, buf, len);
+	kz_reply_len = len;
 }
 
 int pv_get_kzR(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)

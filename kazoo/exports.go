@@ -158,3 +158,48 @@ func kzgo_last_reply(buf *C.uint8_t, capacity C.int64_t) (n C.int64_t) {
 	}
 	return C.int64_t(copy(view(buf, capacity), r))
 }
+
+// the consumer of async queries, in the module's consumer process only
+var consumer *module.Consumer
+
+//export kzgo_consumer_start
+func kzgo_consumer_start(ipcFD, notifyFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+	}
+	c, err := mod.StartConsumer(int(ipcFD), int(notifyFD))
+	if err != nil {
+		return reply(status.Errorf(status.Internal, "%v", err), errBuf, errCap, errLen)
+	}
+	consumer = c
+	return C.KZ_OK
+}
+
+//export kzgo_take_event
+func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) (kind C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			if mod != nil {
+				mod.Log.Errorf("BUG: Go panic in kzgo_take_event: %v\n%s", r, debug.Stack())
+			}
+			kind = C.KZ_EVENT_NONE
+		}
+	}()
+	if consumer == nil {
+		return C.KZ_EVENT_NONE
+	}
+	ev, size, ok := consumer.Take(int(capacity))
+	*length = C.int64_t(size)
+	if !ok || ev.Kind == module.EventNone {
+		return C.int32_t(ev.Kind)
+	}
+	out := unsafe.Slice((*C.uint32_t)(unsafe.Pointer(ints)), 4)
+	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), 0
+	copy(view(buf, capacity), ev.Body)
+	return C.int32_t(ev.Kind)
+}

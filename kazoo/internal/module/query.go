@@ -18,6 +18,11 @@ import (
 func (m *Module) Query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.query(exchange, routingKey, body, headers, timeout)
+}
+
+// query is Query on m's buffers; the caller owns m.
+func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
 	m.reply = m.reply[:0]
 	if err := checkName("exchange", exchange); err != nil {
 		return err

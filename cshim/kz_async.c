@@ -1,0 +1,270 @@
+/*
+ * kz_async.c - kazoo_async_query(exchange, routing_key, payload, reply_route, fail_route
+ * [, flags]) and its alias kazoo_query_async.
+ *
+ * The SIP worker suspends the transaction (tm), hands the request as one datagram to the
+ * module's "kazoo consumer" process and returns 0, which ends its script: the worker is
+ * free at once. The consumer process's Go side performs the query; its C thread then
+ * resumes the transaction with t_continue in onreply_route[reply_route] ($kzR holds the
+ * reply) or, on timeout or error, in failure_route[fail_route] - as the C module does, but
+ * the reply never waits behind a busy SIP worker and an unknown route is a startup error
+ * instead of a transaction left suspended.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "kz_build.h"
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include "core/dprint.h"
+#include "core/mod_fix.h"
+#include "core/route.h"
+#include "core/pt.h"
+#include "core/cfg/cfg_struct.h"
+#include "core/mem/mem.h"
+#include "modules/tm/tm_load.h"
+#include "kazoo_abi.h"
+#include "kz_go.h"
+#include "kz_query.h"
+#include "kz_async.h"
+
+static struct tm_binds tmb;
+static int tm_loaded = 0;
+static int ipc[2] = {-1, -1};    /* [0] consumer reads, [1] SIP workers send */
+static int notify[2] = {-1, -1}; /* Go -> consumer's C thread */
+static uint8_t *record = NULL;   /* this process's record buffer */
+static int record_cap = 0;
+
+int kz_async_mod_init(void)
+{
+	int size = 4 << 20;
+
+	if(find_export("load_tm", NO_SCRIPT, 0) != NULL && load_tm_api(&tmb) == 0)
+		tm_loaded = 1;
+	if(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ipc) < 0
+			|| pipe2(notify, O_CLOEXEC) < 0) {
+		LM_ERR("cannot create the consumer process's channels: %s\n", strerror(errno));
+		return -1;
+	}
+	/* room for large requests and for bursts while the consumer is busy */
+	if(setsockopt(ipc[1], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(ipc[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if(setsockopt(ipc[0], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(ipc[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	fcntl(notify[1], F_SETFL, O_NONBLOCK);
+	register_procs(1);
+	cfg_register_child(1);
+	return 0;
+}
+
+/* ---- the consumer process ---- */
+
+static void resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
+{
+	struct action *a;
+	int r;
+
+	if(kind == KZ_EVENT_ASYNC_REPLY) {
+		kz_query_set_reply(buf, (int)len);
+		a = onreply_rt.rlist[ints[2]];
+	} else {
+		LM_ERR("%.*s\n", (int)len, buf);
+		kz_query_set_reply(NULL, -1);
+		a = failure_rt.rlist[ints[2]];
+	}
+	r = tmb.t_continue(ints[0], ints[1], a);
+	if(r < 0)
+		LM_ERR("cannot resume transaction %u:%u (gone already?)\n", ints[0], ints[1]);
+}
+
+static void consumer_loop(void)
+{
+	uint32_t ints[4];
+	uint8_t *buf;
+	int64_t cap = 65536, len;
+	int32_t kind;
+	char wake[256];
+
+	buf = pkg_malloc(cap);
+	if(buf == NULL || kz_go_ensure() < 0) {
+		LM_CRIT("the kazoo consumer process cannot start\n");
+		exit(-1);
+	}
+	kz_errlen = 0;
+	if(kzgo_consumer_start(ipc[0], notify[1], kz_errbuf, sizeof(kz_errbuf), &kz_errlen) != KZ_OK) {
+		LM_CRIT("the kazoo consumer process cannot start: %.*s\n", (int)kz_errlen, kz_errbuf);
+		exit(-1);
+	}
+	for(;;) {
+		/* block here, in C, not inside Go: signals reach Kamailio's handler as usual */
+		if(read(notify[0], wake, sizeof(wake)) < 0 && errno != EINTR) {
+			LM_ERR("consumer notify pipe: %s\n", strerror(errno));
+			sleep(1);
+		}
+		cfg_update();
+		for(;;) {
+			kind = kzgo_take_event(ints, buf, cap, &len);
+			if(kind == KZ_EVENT_NONE)
+				break;
+			if(len > cap) {
+				uint8_t *p = pkg_realloc(buf, len);
+				if(p == NULL) {
+					PKG_MEM_ERROR;
+					exit(-1);
+				}
+				buf = p;
+				cap = len;
+				continue;
+			}
+			resume(kind, ints, buf, len);
+		}
+	}
+}
+
+int kz_async_fork(void)
+{
+	int pid = fork_process(PROC_XWORKER, "kazoo consumer", 1);
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			exit(-1);
+		close(ipc[1]);
+		consumer_loop();
+		exit(0);
+	}
+	return 0;
+}
+
+/* ---- the SIP worker side ---- */
+
+int kz_async_fixup(void **param, int param_no)
+{
+	struct route_list *rt;
+	const char *kind;
+	int idx, *p;
+
+	if(param_no <= 3 || param_no == 6)
+		return fixup_spve_null(param, 1);
+	if(!tm_loaded) {
+		LM_ERR("kazoo_async_query needs the tm module: loadmodule \"tm.so\" before kazoo\n");
+		return -1;
+	}
+	rt = param_no == 4 ? &onreply_rt : &failure_rt;
+	kind = param_no == 4 ? "onreply_route" : "failure_route";
+	idx = route_lookup(rt, (char *)*param);
+	if(idx < 0 || rt->rlist[idx] == NULL) {
+		LM_ERR("kazoo_async_query: %s[%s] is not defined\n", kind, (char *)*param);
+		return -1;
+	}
+	p = pkg_malloc(sizeof(int));
+	if(p == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	*p = idx;
+	*param = p;
+	return 0;
+}
+
+int kz_async_fixup_free(void **param, int param_no)
+{
+	if(param_no <= 3 || param_no == 6)
+		return fixup_free_spve_null(param, 1);
+	pkg_free(*param);
+	*param = NULL;
+	return 0;
+}
+
+static int put(uint8_t *at, uint32_t v)
+{
+	at[0] = v & 0xff;
+	at[1] = (v >> 8) & 0xff;
+	at[2] = (v >> 16) & 0xff;
+	at[3] = (v >> 24) & 0xff;
+	return 4;
+}
+
+static int send_record(uint32_t *f, str *parts)
+{
+	int i, need = 4 * KZ_ASYNC_F_COUNT, off = 0;
+	uint8_t *p;
+
+	for(i = 0; i < 4; i++)
+		need += parts[i].len;
+	if(need > record_cap) {
+		p = pkg_realloc(record, need);
+		if(p == NULL) {
+			PKG_MEM_ERROR;
+			return -1;
+		}
+		record = p;
+		record_cap = need;
+	}
+	for(i = 0; i < KZ_ASYNC_F_COUNT; i++)
+		off += put(record + off, f[i]);
+	for(i = 0; i < 4; i++) {
+		memcpy(record + off, parts[i].s, parts[i].len);
+		off += parts[i].len;
+	}
+	if(send(ipc[1], record, off, MSG_DONTWAIT) != off) {
+		LM_ERR("kazoo_async_query: cannot hand the request to the kazoo consumer process: %s\n",
+				strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
+		char *reply_route, char *fail_route)
+{
+	str parts[4] = {STR_NULL, STR_NULL, STR_NULL, {"", 0}};
+	uint32_t f[KZ_ASYNC_F_COUNT];
+	unsigned int tindex, tlabel;
+	struct cell *t;
+
+	if(fixup_get_svalue(msg, (gparam_t *)exchange, &parts[0]) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)routing_key, &parts[1]) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)payload, &parts[2]) < 0) {
+		LM_ERR("kazoo_async_query: cannot evaluate its parameters\n");
+		return -1;
+	}
+	t = tmb.t_gett();
+	if(t == NULL || t == T_UNDEFINED) {
+		if(tmb.t_newtran(msg) < 0) {
+			LM_ERR("kazoo_async_query: cannot create the transaction\n");
+			return -1;
+		}
+	}
+	if(tmb.t_suspend(msg, &tindex, &tlabel) < 0) {
+		LM_ERR("kazoo_async_query: cannot suspend the transaction\n");
+		return -1;
+	}
+	f[KZ_ASYNC_F_MAGIC] = KZ_ASYNC_MAGIC;
+	f[KZ_ASYNC_F_TINDEX] = tindex;
+	f[KZ_ASYNC_F_TLABEL] = tlabel;
+	f[KZ_ASYNC_F_REPLY_ROUTE] = *(int *)reply_route;
+	f[KZ_ASYNC_F_FAIL_ROUTE] = *(int *)fail_route;
+	f[KZ_ASYNC_F_TIMEOUT_MS] = (uint32_t)kz_query_timeout_ms(msg);
+	f[KZ_ASYNC_F_EXCHANGE_LEN] = parts[0].len;
+	f[KZ_ASYNC_F_ROUTING_KEY_LEN] = parts[1].len;
+	f[KZ_ASYNC_F_PAYLOAD_LEN] = parts[2].len;
+	f[KZ_ASYNC_F_HEADERS_LEN] = 0;
+	if(send_record(f, parts) < 0) {
+		tmb.t_cancel_suspend(tindex, tlabel);
+		return -1;
+	}
+	return 0; /* suspended: the script ends here and resumes in one of the routes */
+}
+
+int w_kazoo_async_query6(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
+		char *reply_route, char *fail_route, char *flags)
+{
+	/* flags: 2600hz's fork passes publish flags here; the C module ignored them too */
+	return w_kazoo_async_query(msg, exchange, routing_key, payload, reply_route, fail_route);
+}

@@ -1,0 +1,164 @@
+package module
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Async query records and events, as laid out in cshim/kazoo_abi.h.
+const (
+	asyncMagic  = 0x4b5a4131
+	asyncFields = 10
+
+	EventNone       = 0
+	EventAsyncReply = 1
+	EventAsyncFail  = 2
+)
+
+// AsyncRequest is one kazoo_async_query, sent by a SIP worker that suspended its
+// transaction (tindex, tlabel).
+type AsyncRequest struct {
+	TIndex, TLabel        uint32
+	ReplyRoute, FailRoute uint32
+	Timeout               time.Duration
+	Exchange, RoutingKey  []byte
+	Payload, Headers      []byte
+}
+
+// DecodeAsync parses a record.
+func DecodeAsync(b []byte) (AsyncRequest, error) {
+	var r AsyncRequest
+	if len(b) < 4*asyncFields {
+		return r, fmt.Errorf("async record of %d bytes is too short", len(b))
+	}
+	f := make([]uint32, asyncFields)
+	for i := range f {
+		f[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	if f[0] != asyncMagic {
+		return r, fmt.Errorf("async record with bad magic %#x", f[0])
+	}
+	rest := b[4*asyncFields:]
+	lens := f[6:10]
+	total := 0
+	for _, l := range lens {
+		total += int(l)
+	}
+	if total != len(rest) {
+		return r, fmt.Errorf("async record lengths %v do not add up to %d bytes", lens, len(rest))
+	}
+	take := func(n uint32) []byte { v := rest[:n:n]; rest = rest[n:]; return v }
+	r = AsyncRequest{TIndex: f[1], TLabel: f[2], ReplyRoute: f[3], FailRoute: f[4],
+		Timeout: time.Duration(f[5]) * time.Millisecond}
+	r.Exchange, r.RoutingKey, r.Payload, r.Headers = take(lens[0]), take(lens[1]), take(lens[2]), take(lens[3])
+	return r, nil
+}
+
+// EncodeAsync is DecodeAsync's inverse (used by tests; the shim writes records in C).
+func EncodeAsync(r AsyncRequest) []byte {
+	b := make([]byte, 4*asyncFields, 4*asyncFields+len(r.Exchange)+len(r.RoutingKey)+len(r.Payload)+len(r.Headers))
+	for i, v := range []uint32{asyncMagic, r.TIndex, r.TLabel, r.ReplyRoute, r.FailRoute, uint32(r.Timeout / time.Millisecond),
+		uint32(len(r.Exchange)), uint32(len(r.RoutingKey)), uint32(len(r.Payload)), uint32(len(r.Headers))} {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+	b = append(b, r.Exchange...)
+	b = append(b, r.RoutingKey...)
+	b = append(b, r.Payload...)
+	return append(b, r.Headers...)
+}
+
+// Event is what the consumer process's C thread does next.
+type Event struct {
+	Kind                  int
+	TIndex, TLabel, Route uint32
+	Body                  []byte // reply, or failure reason
+}
+
+// Consumer runs the async queries of the module's consumer process: records arrive on the
+// IPC socket, each query runs in its own goroutine, and outcomes queue up for the C thread,
+// which is woken by a byte on the notify pipe (it blocks in C, not in Go).
+type Consumer struct {
+	m      *Module
+	notify int
+	mu     sync.Mutex
+	queue  []Event
+}
+
+// StartConsumer starts reading records from ipcFD (a datagram socket).
+func (m *Module) StartConsumer(ipcFD, notifyFD int) (*Consumer, error) {
+	f := os.NewFile(uintptr(ipcFD), "kazoo-async-ipc")
+	pc, err := net.FilePacketConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("async IPC socket: %v", err)
+	}
+	c := &Consumer{m: m, notify: notifyFD}
+	go c.read(pc)
+	return c, nil
+}
+
+func (c *Consumer) read(pc net.PacketConn) {
+	buf := make([]byte, 4<<20)
+	for {
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			c.m.Log.Errorf("async IPC socket: %v", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		req, err := DecodeAsync(append([]byte(nil), buf[:n]...))
+		if err != nil {
+			c.m.Log.Errorf("BUG: %v", err)
+			continue
+		}
+		go c.run(req)
+	}
+}
+
+func (c *Consumer) run(req AsyncRequest) {
+	reply, err := c.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
+	ev := Event{Kind: EventAsyncReply, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.ReplyRoute, Body: reply}
+	if err != nil {
+		ev = Event{Kind: EventAsyncFail, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.FailRoute,
+			Body: fmt.Appendf(nil, "kazoo_async_query to exchange '%s' with routing key '%s' failed: %v", req.Exchange, req.RoutingKey, err)}
+	}
+	c.mu.Lock()
+	c.queue = append(c.queue, ev)
+	c.mu.Unlock()
+	for { // a full pipe is fine: the C thread drains the whole queue on each wake-up
+		if _, err := syscall.Write(c.notify, []byte{1}); err != syscall.EINTR {
+			return
+		}
+	}
+}
+
+// Take returns the next event when its body fits in limit bytes (else ok=false and the
+// event's size, leaving it queued), or Kind EventNone.
+func (c *Consumer) Take(limit int) (ev Event, size int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		return Event{Kind: EventNone}, 0, true
+	}
+	ev = c.queue[0]
+	if len(ev.Body) > limit {
+		return ev, len(ev.Body), false
+	}
+	c.queue[0] = Event{}
+	c.queue = c.queue[1:]
+	return ev, len(ev.Body), true
+}
+
+// queryOnce is Query with buffers of its own, for concurrent async queries.
+func (m *Module) queryOnce(exchange, routingKey, body, headers []byte, timeout time.Duration) ([]byte, error) {
+	q := &Module{Cfg: m.Cfg, Log: m.Log, Pool: m.Pool}
+	if err := q.query(exchange, routingKey, body, headers, timeout); err != nil {
+		return nil, err
+	}
+	return q.reply, nil
+}
