@@ -18,13 +18,23 @@ var sipSeq atomic.Int64
 // response comes within timeout.
 func SipRequest(t testing.TB, port int, method, user string, headers map[string]string, body string, timeout time.Duration) map[string]string {
 	t.Helper()
+	h, err := TrySipRequest(port, method, user, headers, body, timeout)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	return h
+}
+
+// TrySipRequest is SipRequest returning an error instead of failing the test (load
+// generators count failures).
+func TrySipRequest(port int, method, user string, headers map[string]string, body string, timeout time.Duration) (map[string]string, error) {
 	network := "udp"
 	if len(body) > 1200 {
 		network = "tcp"
 	}
 	conn, err := net.DialTimeout(network, fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
 	if err != nil {
-		t.Fatalf("harness: dial Kamailio: %v", err)
+		return nil, fmt.Errorf("dial Kamailio: %v", err)
 	}
 	defer conn.Close()
 	seq := sipSeq.Add(1)
@@ -45,17 +55,17 @@ func SipRequest(t testing.TB, port int, method, user string, headers map[string]
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	if _, err := conn.Write([]byte(b.String())); err != nil {
-		t.Fatalf("harness: send SIP: %v", err)
+		return nil, fmt.Errorf("send SIP: %v", err)
 	}
 	buf := make([]byte, 65536)
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
-			t.Fatalf("harness: no SIP reply to %s %s: %v", method, user, err)
+			return nil, fmt.Errorf("no SIP reply to %s %s: %v", method, user, err)
 		}
 		h := parseSipReply(string(buf[:n]))
 		if code, _ := strconv.Atoi(h[":code"]); code >= 200 {
-			return h
+			return h, nil
 		}
 	}
 }
