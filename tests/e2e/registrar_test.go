@@ -136,14 +136,14 @@ func (s *kazooSim) requests(t *testing.T, api string) []simRequest {
 
 // registrarTemplate is examples/kazoo-registrar.cfg with its #!define values set for the
 // harness (the example's #!ifndef guards keep them), plus extraDefines.
-func registrarTemplate(t *testing.T, extraDefines string) string {
+func registrarTemplate(t *testing.T, example, extraDefines string) string {
 	t.Helper()
-	cfg, err := os.ReadFile("../../examples/kazoo-registrar.cfg")
+	cfg, err := os.ReadFile("../../examples/" + example)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(cfg), "{{") {
-		t.Fatal("examples/kazoo-registrar.cfg contains {{, which the harness would take for a template action")
+		t.Fatal("examples/" + example + " contains {{, which the harness would take for a template action")
 	}
 	return "#!define SIP_LISTEN udp:127.0.0.1:{{.SipPort}}\n" +
 		"#!define AMQP_URL \"{{.Extra.URL}}\"\n" +
@@ -152,10 +152,20 @@ func registrarTemplate(t *testing.T, extraDefines string) string {
 		extraDefines + string(cfg)
 }
 
-func startRegistrar(t *testing.T, url, extraDefines string) *harness.Kamailio {
+func startRegistrar(t *testing.T, example, url, extraDefines string) *harness.Kamailio {
 	t.Helper()
-	return harness.StartKamailio(t, registrarTemplate(t, extraDefines), harness.KamailioOpts{Module: modulePath,
+	return harness.StartKamailio(t, registrarTemplate(t, example, extraDefines), harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URL": url}})
+}
+
+// registrarExamples: the same registrar with kazoo_query and with kazoo_async_query.
+var registrarExamples = []string{"kazoo-registrar.cfg", "kazoo-registrar-async.cfg"}
+
+// eachRegistrar runs f as a subtest for each registrar example.
+func eachRegistrar(t *testing.T, f func(t *testing.T, example string)) {
+	for _, example := range registrarExamples {
+		t.Run(example, func(t *testing.T) { f(t, example) })
+	}
 }
 
 // registerArgs are sipp's arguments for REGISTERs of user@simRealm with password.
@@ -173,10 +183,12 @@ func expectSipp(t *testing.T, k *harness.Kamailio, res harness.SippResult, calls
 // Good credentials get 200 with the account of Custom-Channel-Vars (register_auth.xml
 // checks X-Account-ID); one authn_req per REGISTER reaches Kazoo, with the fields its
 // registrar needs. A wrong password and an unknown user get 403.
-func TestRegistrarAuth(t *testing.T) {
+func TestRegistrarAuth(t *testing.T) { eachRegistrar(t, testRegistrarAuth) }
+
+func testRegistrarAuth(t *testing.T, example string) {
 	r := harness.SharedRabbit(t)
 	sim := startKazooSim(t, r)
-	k := startRegistrar(t, r.URL(), "")
+	k := startRegistrar(t, example, r.URL(), "")
 	if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
 		t.Fatalf("OPTIONS got %d", rep.Code)
 	}
@@ -225,10 +237,12 @@ func TestRegistrarAuth(t *testing.T) {
 }
 
 // Kazoo answers after the query timeout: 500 once the timeout (1 s here) expires.
-func TestRegistrarKazooTooSlow(t *testing.T) {
+func TestRegistrarKazooTooSlow(t *testing.T) { eachRegistrar(t, testRegistrarKazooTooSlow) }
+
+func testRegistrarKazooTooSlow(t *testing.T, example string) {
 	r := harness.SharedRabbit(t)
 	sim := startKazooSim(t, r, "-delay", "3s")
-	k := startRegistrar(t, r.URL(), "#!define QUERY_TIMEOUT_SEC 1\n")
+	k := startRegistrar(t, example, r.URL(), "#!define QUERY_TIMEOUT_SEC 1\n")
 	const calls = 3
 	begin := time.Now()
 	expectSipp(t, k, harness.Sipp(t, "register_unavailable.xml", k.SipPort(), calls, 10, registerArgs("alice", "s3cret")...), calls)
@@ -247,16 +261,18 @@ func TestRegistrarKazooTooSlow(t *testing.T) {
 // Nothing consumes authn_req: the query fails at once (the broker returns the request, or
 // callmgr does not even exist) and the REGISTER gets 500 without waiting for the timeout;
 // once Kazoo is there, REGISTERs are authenticated again.
-func TestRegistrarKazooAbsent(t *testing.T) {
+func TestRegistrarKazooAbsent(t *testing.T) { eachRegistrar(t, testRegistrarKazooAbsent) }
+
+func testRegistrarKazooAbsent(t *testing.T, example string) {
 	r := harness.SharedRabbit(t)
-	k := startRegistrar(t, r.URL(), "")
+	k := startRegistrar(t, example, r.URL(), "")
 	const calls = 5
 	begin := time.Now()
 	expectSipp(t, k, harness.Sipp(t, "register_unavailable.xml", k.SipPort(), calls, 50, registerArgs("alice", "s3cret")...), calls)
 	if took := time.Since(begin); took > 1500*time.Millisecond {
 		t.Errorf("%d REGISTERs answered in %v: the query must fail at once, not after its 2 s timeout", calls, took)
 	}
-	if !strings.Contains(k.Log(), "kazoo_query to exchange 'callmgr' with routing key 'authn.req."+simRealm+"' failed") {
+	if !strings.Contains(k.Log(), "query to exchange 'callmgr' with routing key 'authn.req."+simRealm+"' failed") {
 		t.Errorf("no kazoo_query failure in the log:\n%s", k.Log())
 	}
 	// Kazoo comes up: the next REGISTERs are authenticated
