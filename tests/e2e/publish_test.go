@@ -188,21 +188,53 @@ func TestPublishBrokerUnreachable(t *testing.T) {
 	}
 }
 
-// The README's main job: scripts/demo.sh with examples/kazoo-publish.cfg, sipp and
-// examples/amqp-tail, here against the test broker and a free SIP port.
+// The README's main job: scripts/demo.sh (RabbitMQ, examples/kazoo-sim, Kamailio with a
+// registrar example, sipp REGISTER with digest auth), here against the test broker and a
+// free SIP port, with the synchronous and the asynchronous registrar.
 func TestDemoScript(t *testing.T) {
 	r := harness.SharedRabbit(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "../../scripts/demo.sh")
-	cmd.Env = append(os.Environ(), "AMQP_URL="+r.URL(), "SIP_PORT="+strconv.Itoa(harness.FreePort(t)))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("demo.sh: %v\n%s", err, out)
+	for _, args := range [][]string{nil, {"--async"}} {
+		t.Run(strings.Join(append([]string{"demo"}, args...), " "), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "../../scripts/demo.sh", args...)
+			cmd.Env = append(os.Environ(), "AMQP_URL="+r.URL(), "SIP_PORT="+strconv.Itoa(harness.FreePort(t)))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("demo.sh: %v\n%s", err, out)
+			}
+			for _, want := range []string{"-> 200 OK", "X-Account-ID: ", "req authn_req rk=authn.req.demo.kazoo.test",
+				`"Server-ID":"kamailio@registrar.kazoo.local-`, `reply authn_req to=kamailio@registrar.kazoo.local-`, `"Event-Name":"authn_resp"`} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("demo output lacks %q:\n%s", want, out)
+				}
+			}
+		})
 	}
-	for _, want := range []string{"200 Published", "routing_key=demo.message.alice", `"Event-Category":"demo"`, `"Node":"kamailio@demo.kazoo.local"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out)
-		}
+}
+
+// examples/kazoo-publish.cfg as shipped: a SIP MESSAGE becomes an AMQP message on kazoo_demo.
+func TestExamplePublishCfg(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_demo", "topic", "demo.message.*")
+	cfg, err := os.ReadFile("../../examples/kazoo-publish.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := "#!define SIP_LISTEN udp:127.0.0.1:{{.SipPort}}\n#!define AMQP_URL \"{{.Extra.URL}}\"\n" +
+		"#!define KAZOO_MODULE \"{{.Module}}\"\n#!define CTL_SOCKET \"unix:{{.CtlSocket}}\"\n" + string(cfg)
+	k := harness.StartKamailio(t, tmpl, harness.KamailioOpts{Module: modulePath, Extra: map[string]any{"URL": r.URL()}})
+	rep := sipRequest(t, k.SipPort(), "MESSAGE", "bob", nil, `hello "bob", it's me`)
+	if rep.Code != 200 {
+		t.Fatalf("MESSAGE got %d\n%s", rep.Code, k.Log())
+	}
+	d, ok := q.Next(t, 5*time.Second)
+	if !ok {
+		t.Fatal("no AMQP message")
+	}
+	m := decode(t, d.Body)
+	if d.RoutingKey != "demo.message.bob" || m["Event-Name"] != "sip_message" || m["Body"] != `hello "bob", it's me` ||
+		m["Node"] != "kamailio@demo.kazoo.local" {
+		t.Fatalf("%s %s", d.RoutingKey, d.Body)
 	}
 }
