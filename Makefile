@@ -15,9 +15,13 @@ BUILD := build
 SO := $(BUILD)/kazoo.so
 MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$' | head -1)" 2>/dev/null)
 
+# Go's build cache does not see changes to C files included from outside the package
+# directory (kazoo/cshim_*.c include ../cshim/*.c), but CGO_CFLAGS is part of its key:
+# a hash of the shim's sources and of the Kamailio defines forces a recompile when they change.
+SHIM_HASH = $(shell cat cshim/*.c cshim/*.h $(wildcard $(CACHE)/kamdefs.h) | sha256sum | cut -c1-16)
 # Only the -D set (kamdefs.h) and the ABI flags matter for loading; the rest follows Debian's
 # module build (dpkg-buildflags) for hardening.
-SHIM_CFLAGS := -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
+SHIM_CFLAGS = -DKZ_SHIM_SOURCES=$(SHIM_HASH) -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wno-unused-function
 
 GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum

@@ -138,7 +138,9 @@ int pv_get_kzR(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 
 /* the 4th parameter: a writable variable (target) or the fork's publish flags */
 typedef struct kz_target {
-	pv_spec_t *pv; /* NULL: flags, ignored */
+	pv_spec_t *pv;       /* writable: the target */
+	pv_spec_t *readonly; /* a read-only variable: flags when its value is a number */
+	char *text;          /* as written, for the log */
 } kz_target_t;
 
 int kz_query_fixup(void **param, int param_no)
@@ -153,9 +155,10 @@ int kz_query_fixup(void **param, int param_no)
 		PKG_MEM_ERROR;
 		return -1;
 	}
-	t->pv = NULL;
+	memset(t, 0, sizeof(*t));
 	s.s = (char *)*param;
 	s.len = strlen(s.s);
+	t->text = s.s;
 	if(s.len > 0 && s.s[0] == '$') {
 		t->pv = pv_cache_get(&s);
 		if(t->pv == NULL) {
@@ -163,8 +166,10 @@ int kz_query_fixup(void **param, int param_no)
 			pkg_free(t);
 			return -1;
 		}
-		if(t->pv->setf == NULL) /* e.g. $def(FLAGS) in 2600hz's configs */
+		if(t->pv->setf == NULL) { /* e.g. $def(FLAGS) in 2600hz's configs */
+			t->readonly = t->pv;
 			t->pv = NULL;
+		}
 	}
 	*param = t;
 	return 0;
@@ -189,11 +194,31 @@ static int get_str(sip_msg_t *msg, char *p, str *out, const char *what)
 	return 0;
 }
 
+/* a read-only 4th parameter is accepted as the fork's publish flags when it holds a
+ * number; anything else is a target the reply cannot be written to */
+static int check_readonly_target(sip_msg_t *msg, kz_target_t *t)
+{
+	pv_value_t v;
+
+	if(t == NULL || t->readonly == NULL)
+		return 0;
+	if(pv_get_spec_value(msg, t->readonly, &v) == 0 && (v.flags & PV_VAL_INT))
+		return 0;
+	LM_ERR("kazoo_query: the 4th parameter '%s' is neither a writable variable for the reply"
+		   " nor publish flags (a number)\n",
+			t->text);
+	return -1;
+}
+
 int w_kazoo_query5(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
 		char *target, char *headers)
 {
 	str ex, rk, pl, hd;
 
+	if(check_readonly_target(msg, (kz_target_t *)target) < 0) {
+		kz_query_set_reply(NULL, -1);
+		return -1;
+	}
 	if(get_str(msg, exchange, &ex, "exchange") < 0
 			|| get_str(msg, routing_key, &rk, "routing key") < 0
 			|| get_str(msg, payload, &pl, "payload") < 0

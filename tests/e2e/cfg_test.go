@@ -70,6 +70,10 @@ route[QUERY] {
 		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$var(target)", "$hdr(X-Amqp-Headers)");
 	} else if ($hdr(X-Query) == "flags") {
 		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "2048");
+	} else if ($hdr(X-Query) == "ro-int") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$Ts");
+	} else if ($hdr(X-Query) == "ro-str") {
+		$var(rc) = kazoo_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "$ci");
 	}
 	if ($kzR == $null) {
 		$var(kzr) = "null";

@@ -52,7 +52,8 @@ func TestQueryForms(t *testing.T) {
 	r := harness.SharedRabbit(t)
 	startResponder(t, r, "kz_query_e2e", "forms.#", echo(0))
 	k := startPublisher(t, r, nil)
-	for _, form := range []string{"3", "4", "5", "flags"} {
+	// "ro-int": a read-only variable holding a number, like the fork's "$def(FLAGS)": flags
+	for _, form := range []string{"3", "4", "5", "flags", "ro-int"} {
 		t.Run(form, func(t *testing.T) {
 			res := query(t, k, form, "kz_query_e2e", "forms.ping", `{'Event-Category':'test','Event-Name':'ping'}`,
 				map[string]string{"X-Amqp-Headers": "x-tenant=t1"})
@@ -145,6 +146,15 @@ func TestQueryFailures(t *testing.T) {
 		})
 	}
 
+	t.Run("read-only target", func(t *testing.T) {
+		res := query(t, k, "ro-str", "kz_query_e2e", "ok.x", `{"Event-Name":"x"}`, nil)
+		if res.rc != "-1" || res.kzR != nil {
+			t.Fatalf("rc %s, $kzR %s", res.rc, res.kzRRaw)
+		}
+		if !k.WaitLog(t, "the 4th parameter '$ci' is neither a writable variable", 2*time.Second) {
+			t.Fatalf("log:\n%s", k.Log())
+		}
+	})
 	t.Run("nobody bound", func(t *testing.T) {
 		res := query(t, k, "3", "kz_query_e2e", "nobody.listens", `{"Event-Name":"x"}`, nil)
 		if res.rc != "-1" {
