@@ -87,7 +87,7 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRoute
 		opt.WriteTimeout = 5 * time.Second
 	}
 	if opt.MaxBackoff <= 0 {
-		opt.MaxBackoff = 10 * time.Second
+		opt.MaxBackoff = 2 * time.Second
 	}
 	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+// The broker goes away: queries and publishes fail at once (no worker waits for a timeout),
+// SIP is still answered, and when the broker is back the module reconnects by itself,
+// reply queues included.
+func TestBrokerStopAndRestart(t *testing.T) {
+	r := harness.StartRabbit(t) // a node of its own: this test stops it
+	startResponder(t, r, "kz_query_e2e", "ok.#", echo(0))
+	k := startPublisher(t, r, nil)
+	if res := query(t, k, "3", "kz_query_e2e", "ok.x", `{"Event-Name":"before"}`, nil); res.rc != "1" {
+		t.Fatalf("query before the outage: %s\n%s", res.rc, k.Log())
+	}
+
+	r.Stop(t)
+	// every process notices the closed connection; then nothing waits
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := query(t, k, "3", "kz_query_e2e", "ok.x", `{"Event-Name":"during"}`, nil)
+		if res.rc != "-1" {
+			t.Fatalf("query during the outage returned %s", res.rc)
+		}
+		if res.took < 50*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queries still take %v 10 s into the outage", res.took)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		if res := query(t, k, "4", "kz_query_e2e", "ok.x", `{"Event-Name":"during"}`, nil); res.rc != "-1" || res.kzR != nil {
+			t.Fatalf("query during the outage: rc %s", res.rc)
+		}
+		if rc := publish(t, k, "kazoo_e2e", "outage.x", "", `{"a":1}`); rc != "-1" {
+			t.Fatalf("publish during the outage returned %s", rc)
+		}
+		if took := time.Since(start); took > 100*time.Millisecond {
+			t.Errorf("a query and a publish during the outage took %v", took)
+		}
+		if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
+			t.Fatalf("OPTIONS got %d during the outage", rep.Code)
+		}
+	}
+	if !k.WaitLog(t, "lost AMQP broker", 2*time.Second) {
+		t.Errorf("no log line about the lost broker:\n%s", k.Log())
+	}
+
+	r.Start(t)
+	back := time.Now()
+	startResponder(t, r, "kz_query_e2e", "ok.#", echo(0))
+	// each process reconnects on its own (jittered backoff): wait until 20 query+publish
+	// rounds in a row succeed, whichever worker gets them
+	q := r.Bind(t, "kazoo_e2e", "topic", "outage.#")
+	for ok := 0; ok < 20; {
+		res := query(t, k, "3", "kz_query_e2e", "ok.x", `{"Event-Name":"after"}`, nil)
+		if res.rc == "1" && publish(t, k, "kazoo_e2e", "outage.after", "", `{"a":2}`) == "1" {
+			ok++
+			continue
+		}
+		ok = 0
+		if time.Since(back) > 15*time.Second {
+			t.Fatalf("not every worker is back 15 s after the broker came back\n%s", k.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("every worker queries and publishes again %v after the broker accepted connections", time.Since(back).Round(10*time.Millisecond))
+	if _, ok := q.Next(t, 5*time.Second); !ok {
+		t.Fatal("the publish after the outage did not arrive")
+	}
+}
