@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
@@ -83,5 +84,32 @@ func TestStartupRefusals(t *testing.T) {
 				t.Errorf("the password appears in the log")
 			}
 		})
+	}
+}
+
+// Kamailio's main process forks every other process after it: Go must never start there.
+// A kazoo function called in it (htable's mod-init event route runs there) returns -1 with a
+// clear line, instead of blocking forever or breaking the processes forked afterwards.
+func TestNoGoInMainProcess(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "main.#")
+	k := startPublisher(t, r, map[string]any{"Params": "loadmodule \"htable.so\"\n" +
+		"event_route[htable:mod-init] {\n" +
+		"	kazoo_publish(\"kazoo_e2e\", \"main.startup\", \"{}\");\n}\n"})
+	for _, want := range []string{"cannot run in Kamailio's main process"} {
+		if !k.WaitLog(t, want, 5*time.Second) {
+			t.Fatalf("log lacks %q:\n%s", want, k.Log())
+		}
+	}
+	for _, p := range k.Procs(t) {
+		if strings.HasPrefix(p.Desc, "main process") && p.Threads != 1 {
+			t.Errorf("the main process has %d threads", p.Threads)
+		}
+	}
+	if rc := publish(t, k, "kazoo_e2e", "main.after", "", `{"a":1}`); rc != "1" {
+		t.Fatalf("a SIP worker's publish returned %s", rc)
+	}
+	if d, ok := q.Next(t, 5*time.Second); !ok || d.RoutingKey != "main.after" {
+		t.Fatalf("got %v %q", ok, d.RoutingKey)
 	}
 }
