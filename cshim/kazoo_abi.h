@@ -28,8 +28,15 @@ typedef enum kz_status {
 	KZ_ERR_REJECTED = -4,  /* the broker refused: nack, channel closed (unknown exchange, ...) */
 	KZ_ERR_INTERNAL = -5,  /* a bug on our side (a recovered Go panic) */
 	KZ_ERR_NOT_RUNNING = -6, /* Go is not running in this process (shim-side only) */
-	KZ_ERR_CONFIG = -7     /* the configuration handed to kzgo_init is unusable */
+	KZ_ERR_CONFIG = -7,    /* the configuration handed to kzgo_init is unusable */
+	KZ_ERR_BUFFER = -8     /* the output buffer is too small: *len says how large it must be */
 } kz_status;
+
+/* what a JSON path found (kz.json, kazoo_json) */
+enum kz_json_kind {
+	KZ_JSON_STRING = 0, KZ_JSON_NUMBER = 1, KZ_JSON_BOOL = 2, KZ_JSON_NULL = 3,
+	KZ_JSON_OBJECT = 4, KZ_JSON_ARRAY = 5, KZ_JSON_MISSING = 6, KZ_JSON_INVALID = 7
+};
 
 /* log levels of records Go writes to the log relay pipe (Kamailio's L_* order) */
 enum kz_log_level {
@@ -137,6 +144,24 @@ int32_t kzgo_consumer_start(int32_t ipc_fd, int32_t notify_fd,
  * event stays queued: call again with a buffer of *len bytes).
  */
 int32_t kzgo_take_event(uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
+
+/*
+ * JSON surface (kz.json, kz.json.count, kazoo_json, kazoo_json_keys, kz.encode). doc may use
+ * the lenient dialect; path is already variable-expanded; escape is json_escape_char.
+ * Results are written into out[0..cap): on KZ_ERR_BUFFER nothing usable was written and
+ * *len is the size needed. No allocation per call on the Go side.
+ */
+int32_t kzgo_json_get(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
+		int32_t escape, uint8_t *out, int64_t cap, int64_t *len, int32_t *kind,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_json_count(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
+		int32_t escape, int64_t *count, uint8_t *err, int64_t err_cap, int64_t *err_len);
+/* the keys of the object at path, each followed by a 0 byte, in the order kazoo_json_keys
+ * adds them as AVPs */
+int32_t kzgo_json_keys(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
+		int32_t escape, uint8_t *out, int64_t cap, int64_t *len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_encode(uint8_t *in, int64_t in_len, uint8_t *out, int64_t cap, int64_t *len);
 
 /* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
  * when buf is too small (nothing copied). */

@@ -13,6 +13,7 @@
 #include "kz_publish.h"
 #include "kz_query.h"
 #include "kz_async.h"
+#include "kz_json.h"
 
 MODULE_VERSION
 
@@ -39,6 +40,12 @@ static cmd_export_t cmds[] = {
 		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"kazoo_query_async", (cmd_function)w_kazoo_async_query6, 6, kz_async_fixup,
 		kz_async_fixup_free, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"kazoo_json", (cmd_function)w_kazoo_json, 3, kz_json_fixup, kz_json_fixup_free,
+		ANY_ROUTE},
+	{"kazoo_json_keys", (cmd_function)w_kazoo_json_keys, 3, kz_json_keys_fixup,
+		kz_json_fixup_free, ANY_ROUTE},
+	{"kazoo_encode", (cmd_function)w_kazoo_encode, 2, kz_encode_fixup, kz_encode_fixup_free,
+		ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -68,6 +75,16 @@ static sr_kemi_t kemi_exports[] = {
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
+	{ str_init("kazoo"), str_init("json"),
+		SR_KEMIP_INT, ki_kazoo_json,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("encode"),
+		SR_KEMIP_INT, ki_kazoo_encode,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };
 
@@ -88,7 +105,7 @@ struct module_exports exports = {
 int mod_register(char *path, int *dlflags, void *p1, void *p2)
 {
 	sr_kemi_modules_add(kemi_exports);
-	return 0;
+	return kz_json_register_trans(path);
 }
 
 static int mod_init(void)

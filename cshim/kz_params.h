@@ -33,6 +33,7 @@ extern int kz_pua_mode;
 extern int kz_query_timeout_sec;
 extern int kz_query_timeout_micro;
 extern str kz_query_timeout_avp;
+extern str kz_json_escape_char;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

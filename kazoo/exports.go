@@ -23,6 +23,7 @@ import (
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/module"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
@@ -37,6 +38,7 @@ func init() {
 		{int(C.KZ_ERR_NO_BROKER), int(status.NoBroker)}, {int(C.KZ_ERR_TIMEOUT), int(status.Timeout)},
 		{int(C.KZ_ERR_REJECTED), int(status.Rejected)}, {int(C.KZ_ERR_INTERNAL), int(status.Internal)},
 		{int(C.KZ_ERR_NOT_RUNNING), int(status.NotRunning)}, {int(C.KZ_ERR_CONFIG), int(status.Config)},
+		{int(C.KZ_ERR_BUFFER), int(status.Buffer)},
 	} {
 		if p[0] != p[1] {
 			panic(fmt.Sprintf("kazoo_abi.h and internal/status disagree: %d != %d", p[0], p[1]))
@@ -202,4 +204,111 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), 0
 	copy(view(buf, capacity), ev.Body)
 	return C.int32_t(ev.Kind)
+}
+
+// the JSON evaluator of this process: reused by every call (Kamailio calls from one thread)
+var jsonEval kzjson.Evaluator
+
+// Results are appended straight into the C buffer out[0..cap) (a slice of it with length 0);
+// when a result does not fit, append moves it to Go memory: fits tells, and the caller
+// reports KZ_ERR_BUFFER with the size needed so that C retries with a larger buffer.
+func fits(res, dst []byte) bool {
+	return len(res) == 0 || (len(res) <= cap(dst) && unsafe.SliceData(res) == unsafe.SliceData(dst))
+}
+
+//export kzgo_json_get
+func kzgo_json_get(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
+	out *C.uint8_t, capacity C.int64_t, length *C.int64_t, kind *C.int32_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	dst := view(out, capacity)[:0]
+	res, k, err := jsonEval.Get(dst, view(doc, docLen), view(path, pathLen), byte(escape))
+	*kind = C.int32_t(kindCode(k))
+	*length = C.int64_t(len(res))
+	if err != nil {
+		*length = 0
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+	}
+	if !fits(res, dst) {
+		return C.KZ_ERR_BUFFER
+	}
+	return C.KZ_OK
+}
+
+//export kzgo_json_count
+func kzgo_json_count(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
+	count *C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	n, err := jsonEval.Count(view(doc, docLen), view(path, pathLen), byte(escape))
+	*count = C.int64_t(n)
+	if err != nil {
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+	}
+	return C.KZ_OK
+}
+
+//export kzgo_json_keys
+func kzgo_json_keys(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
+	out *C.uint8_t, capacity C.int64_t, length *C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	dst := view(out, capacity)[:0]
+	res, err := jsonEval.Keys(dst, view(doc, docLen), view(path, pathLen), byte(escape))
+	*length = C.int64_t(len(res))
+	if err != nil {
+		*length = 0
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+	}
+	if !fits(res, dst) {
+		return C.KZ_ERR_BUFFER
+	}
+	return C.KZ_OK
+}
+
+//export kzgo_encode
+func kzgo_encode(in *C.uint8_t, inLen C.int64_t, out *C.uint8_t, capacity C.int64_t, length *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			rc = C.KZ_ERR_INTERNAL
+		}
+	}()
+	dst := view(out, capacity)[:0]
+	res := kzjson.Encode(dst, view(in, inLen))
+	*length = C.int64_t(len(res))
+	if !fits(res, dst) {
+		return C.KZ_ERR_BUFFER
+	}
+	return C.KZ_OK
+}
+
+func kindCode(k kzjson.Kind) int {
+	switch k {
+	case kzjson.String:
+		return C.KZ_JSON_STRING
+	case kzjson.Number:
+		return C.KZ_JSON_NUMBER
+	case kzjson.Bool:
+		return C.KZ_JSON_BOOL
+	case kzjson.Null:
+		return C.KZ_JSON_NULL
+	case kzjson.Object:
+		return C.KZ_JSON_OBJECT
+	case kzjson.Array:
+		return C.KZ_JSON_ARRAY
+	case kzjson.Missing:
+		return C.KZ_JSON_MISSING
+	}
+	return C.KZ_JSON_INVALID
 }

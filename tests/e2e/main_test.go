@@ -15,6 +15,10 @@ import (
 // modulePath is the kazoo.so under test: $KAZOO_SO, else the Makefile's build/kazoo.so.
 var modulePath string
 
+// cModulePath is the C kazoo module of Debian's kamailio-kazoo-modules: the reference of
+// the differential tests.
+const cModulePath = "/usr/lib/x86_64-linux-gnu/kamailio/modules/kazoo.so"
+
 func TestMain(m *testing.M) {
 	modulePath = os.Getenv("KAZOO_SO")
 	if modulePath == "" {

@@ -17,6 +17,7 @@ const (
 	Internal   Code = -5 // a bug on our side
 	NotRunning Code = -6 // Go not running in the process (shim only)
 	Config     Code = -7 // unusable configuration
+	Buffer     Code = -8 // output buffer too small
 )
 
 // Error is an error with a boundary status code.

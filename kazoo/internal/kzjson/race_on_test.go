@@ -1,0 +1,5 @@
+//go:build race
+
+package kzjson
+
+const raceEnabled = true
