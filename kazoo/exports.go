@@ -209,6 +209,16 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 // the JSON evaluator of this process: reused by every call (Kamailio calls from one thread)
 var jsonEval kzjson.Evaluator
 
+// bigDocument: after a document larger than this the evaluator drops its cache and buffers,
+// so that one huge payload does not pin memory in every SIP worker.
+const bigDocument = 64 << 10
+
+func releaseBig(docLen C.int64_t) {
+	if docLen > bigDocument {
+		jsonEval.Reset(bigDocument)
+	}
+}
+
 // Results are appended straight into the C buffer out[0..cap) (a slice of it with length 0);
 // when a result does not fit, append moves it to Go memory: fits tells, and the caller
 // reports KZ_ERR_BUFFER with the size needed so that C retries with a larger buffer.
@@ -225,6 +235,7 @@ func kzgo_json_get(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.
 			recovered(r, errBuf, errCap, errLen, &rc)
 		}
 	}()
+	defer releaseBig(docLen)
 	dst := view(out, capacity)[:0]
 	res, k, err := jsonEval.Get(dst, view(doc, docLen), view(path, pathLen), byte(escape))
 	*kind = C.int32_t(kindCode(k))
@@ -247,6 +258,7 @@ func kzgo_json_count(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen 
 			recovered(r, errBuf, errCap, errLen, &rc)
 		}
 	}()
+	defer releaseBig(docLen)
 	n, err := jsonEval.Count(view(doc, docLen), view(path, pathLen), byte(escape))
 	*count = C.int64_t(n)
 	if err != nil {
@@ -264,6 +276,7 @@ func kzgo_json_keys(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C
 			recovered(r, errBuf, errCap, errLen, &rc)
 		}
 	}()
+	defer releaseBig(docLen)
 	dst := view(out, capacity)[:0]
 	res, err := jsonEval.Keys(dst, view(doc, docLen), view(path, pathLen), byte(escape))
 	*length = C.int64_t(len(res))

@@ -3,7 +3,8 @@
 # the PATH entry of a Go toolchain new enough for go.mod. Idempotent and quiet when all is there.
 #   Debian packages: kamailio (the target), kamailio-kazoo-modules (the C module: reference
 #   for differential tests), kamailio-extra-modules, rabbitmq-server, sip-tester (sipp),
-#   dpkg-dev (apt-get source / dpkg-source), build tools.
+#   dpkg-dev (apt-get source / dpkg-source), build tools, libjson-c-dev (the kz.json unit
+#   tests compare with the json-c library the C module uses).
 #   Go: /usr/local/go if it is recent enough; otherwise Debian's golang-go is installed only
 #   to fetch the toolchain that go.mod asks for from the configured Go module proxy (the
 #   same golang.org/toolchain module that GOTOOLCHAIN uses).
@@ -11,7 +12,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 need_pkgs=""
 for p in kamailio kamailio-kazoo-modules kamailio-extra-modules rabbitmq-server sip-tester \
-	dpkg-dev gcc make binutils python3 ca-certificates; do
+	dpkg-dev gcc make binutils python3 ca-certificates libjson-c-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs="$need_pkgs $p"
 done
 if [ -n "$need_pkgs" ]; then

@@ -49,4 +49,3 @@ func TestFullPipeDrops(t *testing.T) {
 		t.Fatal("nothing was dropped")
 	}
 }
-

@@ -43,6 +43,7 @@ func jsoncFuzzRef(t *testing.T) bool {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		os.RemoveAll(dir) // the running process keeps its executable
 	})
 	return fuzzRef.in != nil
 }

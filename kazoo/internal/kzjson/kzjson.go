@@ -3,6 +3,7 @@ package kzjson
 import (
 	"bytes"
 	"errors"
+	"math"
 )
 
 // Kind is the kind of a lookup result.
@@ -65,7 +66,9 @@ func (e *Evaluator) load(doc []byte) bool {
 		return e.valid
 	}
 	e.sc.buf = append(e.sc.buf[:0], doc...)
-	e.valid = e.sc.parse() && e.sc.tape[e.sc.root].kind != nNull
+	// json-c refuses documents over INT32_MAX bytes (the tape's offsets are
+	// 32-bit too).
+	e.valid = len(doc) <= math.MaxInt32 && e.sc.parse() && e.sc.tape[e.sc.root].kind != nNull
 	e.loaded = true
 	return e.valid
 }
@@ -77,7 +80,7 @@ func (e *Evaluator) Reset(limit int) {
 	if cap(e.sc.buf) > limit {
 		e.sc.buf = nil
 	}
-	if cap(e.sc.tape) > limit/16 {
+	if cap(e.sc.tape) > limit/20 { // 20 bytes per node
 		e.sc.tape = nil
 	}
 	if cap(e.sc.keys) > limit {
@@ -230,7 +233,9 @@ var keySafe = func() (t [256]bool) {
 // the C module's parser takes it when the config is loaded: leading spaces,
 // tabs and newlines are skipped, and the parameter runs up to the first
 // tab, newline, ',' or '}' (trailing spaces are part of it). ok is false
-// when none of those follows (the C parser rejects the config). A path
+// when none of those follows (the C parser rejects the config); the C
+// parser then also requires optional spaces, tabs or newlines and the
+// closing '}'. A parameter starting with '$' is a single PV instead. A path
 // computed at run time (from a PV) is used verbatim by Get.
 func ParamSpan(in []byte) (start, end int, ok bool) {
 	for start < len(in) && (in[start] == ' ' || in[start] == '\t' || in[start] == '\n') {

@@ -280,3 +280,18 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+func TestReset(t *testing.T) {
+	var e Evaluator
+	big := []byte(`{"a":"` + strings.Repeat("x", 1<<16) + `"}`)
+	if out, _, _ := e.Get(nil, big, []byte("a"), '%'); len(out) != 1<<16 {
+		t.Fatalf("got %d bytes", len(out))
+	}
+	e.Reset(4096)
+	if e.sc.buf != nil || e.loaded {
+		t.Fatal("big buffer kept")
+	}
+	if out, _, _ := e.Get(nil, []byte(`{"a":"y"}`), []byte("a"), '%'); string(out) != "y" {
+		t.Fatalf("after Reset: %q", out)
+	}
+}
