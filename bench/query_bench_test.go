@@ -3,26 +3,24 @@
 package bench
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
 
 // Each SIP request runs one kazoo_query (3 arguments: the only form the C module of 5.6.3
-// survives) against an in-process responder that answers like Kazoo (targeted exchange,
-// routing key = Server-ID, same Msg-ID).
+// survives): a channel_status_req answered by examples/kazoo-sim, in its own process, as
+// Kazoo answers (targeted exchange, routing key = Server-ID, same Msg-ID).
 const queryCfg = `#!KAMAILIO
 debug=1
 log_stderror=yes
@@ -45,7 +43,7 @@ modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 {{.Extra.Params}}
 request_route {
 	if ($rU != "q") { sl_send_reply("200", "OK"); exit; }
-	if (kazoo_query("bench_query", "bench.query", "{\"Event-Category\":\"bench\",\"Event-Name\":\"query\",\"Call-ID\":\"$ci\"}") == 1) {
+	if (kazoo_query("callevt", "call.status_req.bench", "{\"Event-Category\":\"call_event\",\"Event-Name\":\"channel_status_req\",\"Call-ID\":\"$ci\"}") == 1) {
 		sl_send_reply("200", "OK");
 	} else {
 		sl_send_reply("500", "Query failed");
@@ -54,35 +52,36 @@ request_route {
 }
 `
 
-func responder(t *testing.T, r *harness.Rabbit) {
-	conn := r.Dial(t)
-	ch, _ := conn.Channel()
-	_ = ch.ExchangeDeclare("bench_query", "topic", false, false, false, false, nil)
-	_ = ch.ExchangeDeclare("targeted", "direct", false, false, false, false, nil)
-	q, _ := ch.QueueDeclare("", false, true, true, false, nil)
-	_ = ch.QueueBind(q.Name, "bench.#", "bench_query", false, nil)
-	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
+// startSim builds and starts examples/kazoo-sim against r; returns its pid.
+func startSim(t *testing.T, r *harness.Rabbit) int {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kazoo-sim")
+	if out, err := exec.Command("go", "build", "-o", bin, "../examples/kazoo-sim").CombinedOutput(); err != nil {
+		t.Fatalf("building kazoo-sim: %v\n%s", err, out)
+	}
+	ready := filepath.Join(dir, "ready")
+	cmd := exec.Command(bin, "-url", r.URL(), "-ready-file", ready)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := conn.Channel()
-	go func() {
-		for d := range deliveries {
-			var req map[string]any
-			_ = json.Unmarshal(d.Body, &req)
-			sid, _ := req["Server-ID"].(string)
-			// the C module's Server-ID carries its queue name in a consumer:// form only when
-			// consumed; requests carry the plain binding key
-			body, _ := json.Marshal(map[string]any{"Event-Category": "bench", "Event-Name": "query_resp", "Msg-ID": req["Msg-ID"]})
-			_ = pub.PublishWithContext(context.Background(), "targeted", sid, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+	t.Cleanup(func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(ready); err == nil {
+			return cmd.Process.Pid
 		}
-	}()
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("kazoo-sim did not start")
+	return 0
 }
 
 type qresult struct {
 	p50, p95, p99, max float64 // ms, SIP round trip including the query
 	ok, failed         int
-	cpuMsPerQuery      float64
+	cpuMsPerQuery      float64 // Kamailio, all processes
+	brokerMsPerQuery   float64
+	simMsPerQuery      float64
 	maxPerSec          float64
 	crashed            bool
 }
@@ -129,7 +128,7 @@ func load(t *testing.T, port int, rate int, d time.Duration) ([]float64, int, in
 	return lat, ok, failed
 }
 
-func runQuery(t *testing.T, r *harness.Rabbit, module string, rate int) qresult {
+func runQuery(t *testing.T, r *harness.Rabbit, simPid int, module string, rate int) qresult {
 	params := ""
 	if module != cModule {
 		params = os.Getenv("BENCH_GO_PARAMS")
@@ -138,11 +137,12 @@ func runQuery(t *testing.T, r *harness.Rabbit, module string, rate int) qresult 
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": params}})
 	time.Sleep(700 * time.Millisecond)
 	load(t, k.SipPort(), 100, time.Second) // warm-up
-	c0 := cpuTicks(k, t)
+	c0, b0, s0 := cpuTicks(k, t), ticks(r.PID()), ticks(simPid)
 	lat, ok, failed := load(t, k.SipPort(), rate, 5*time.Second)
-	c1 := cpuTicks(k, t)
+	c1, b1, s1 := cpuTicks(k, t), ticks(r.PID()), ticks(simPid)
+	per := func(d int64) float64 { return float64(d) * 10 / float64(max(ok, 1)) }
 	res := qresult{p50: pct(lat, .5), p95: pct(lat, .95), p99: pct(lat, .99), ok: ok, failed: failed,
-		cpuMsPerQuery: float64(c1-c0) * 10 / float64(max(ok, 1))}
+		cpuMsPerQuery: per(c1 - c0), brokerMsPerQuery: per(b1 - b0), simMsPerQuery: per(s1 - s0)}
 	if len(lat) > 0 {
 		res.max = lat[len(lat)-1]
 	}
@@ -192,11 +192,11 @@ func TestQueryBench(t *testing.T) {
 		rounds, _ = strconv.Atoi(s)
 	}
 	r := harness.SharedRabbit(t)
-	responder(t, r)
+	sim := startSim(t, r)
 	var g, c []qresult
 	for i := 0; i < rounds; i++ {
-		g = append(g, runQuery(t, r, ours, rate))
-		c = append(c, runQuery(t, r, cModule, rate))
+		g = append(g, runQuery(t, r, sim, ours, rate))
+		c = append(c, runQuery(t, r, sim, cModule, rate))
 	}
 	rows := []struct {
 		name string
@@ -207,6 +207,8 @@ func TestQueryBench(t *testing.T) {
 		{"p99 ms", func(r qresult) float64 { return r.p99 }},
 		{"max ms", func(r qresult) float64 { return r.max }},
 		{"Kamailio CPU ms per query (all processes)", func(r qresult) float64 { return r.cpuMsPerQuery }},
+		{"RabbitMQ CPU ms per query", func(r qresult) float64 { return r.brokerMsPerQuery }},
+		{"kazoo-sim (responder) CPU ms per query", func(r qresult) float64 { return r.simMsPerQuery }},
 		{"maximum queries/s (64 senders, 4 workers)", func(r qresult) float64 { return r.maxPerSec }},
 		{"failed queries", func(r qresult) float64 { return float64(r.failed) }},
 		{"runs where Kamailio crashed", func(r qresult) float64 {
