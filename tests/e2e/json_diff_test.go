@@ -43,6 +43,8 @@ request_route {
 	if ($var(kj) == $null) { $var(kjn) = "null"; } else { $var(kjn) = $(var(kj){s.encode.base64}); }
 	$var(in) = $(hdr(X-Encode){s.decode.base64});
 	$var(e) = $(var(in){kz.encode});
+	$var(fe) = "unset";
+	$var(frc) = kazoo_encode("$var(in)", "$var(fe)");
 	# variables inside a path
 	$var(i) = 1;
 	$var(key) = "l2";
@@ -61,6 +63,7 @@ request_route {
 	}
 	append_to_reply("X-R: $(var(r){s.encode.base64})\r\nX-C: $var(c)\r\nX-KJ: $var(kjn)\r\nX-E: $(var(e){s.encode.base64})\r\n");
 	append_to_reply("X-V: $(var(v1){s.encode.base64}) $(var(v2){s.encode.base64})\r\nX-Keys: $(var(keys){s.encode.base64})\r\n");
+	append_to_reply("X-FE: $var(frc) $(var(fe){s.encode.base64})\r\n");
 	sl_send_reply("200", "OK");
 	exit;
 }
@@ -90,7 +93,7 @@ var jsonPaths = []string{
 	"dup", "arr[1]", "arr[1][1]", "ctrl", "s[0]", "Listeners.l2.advertise", "Listeners", "num",
 }
 
-type jsonResult struct{ r, c, kj, e, v, keys string }
+type jsonResult struct{ r, c, kj, e, v, keys, fe string }
 
 func jsonEval(t *testing.T, k *harness.Kamailio, doc, path, enc string, keys ...bool) jsonResult {
 	t.Helper()
@@ -113,7 +116,7 @@ func jsonEval(t *testing.T, k *harness.Kamailio, doc, path, enc string, keys ...
 		}
 		return string(b)
 	}
-	return jsonResult{r: dec("x-r"), c: rep.Headers["x-c"], kj: dec("x-kj"), e: dec("x-e"), v: rep.Headers["x-v"], keys: dec("x-keys")}
+	return jsonResult{r: dec("x-r"), c: rep.Headers["x-c"], kj: dec("x-kj"), e: dec("x-e"), v: rep.Headers["x-v"], keys: dec("x-keys"), fe: rep.Headers["x-fe"]}
 }
 
 // The same cfg and inputs through the C module and through ours, compared byte for byte.
@@ -124,7 +127,8 @@ func TestJSONDifferential(t *testing.T) {
 	extra := map[string]any{"URL": strings.TrimSuffix(r.URL(), "/")}
 	ours := harness.StartKamailio(t, jsonCfg, harness.KamailioOpts{Module: modulePath, Extra: extra})
 	cmod := harness.StartKamailio(t, jsonCfg, harness.KamailioOpts{Module: cModulePath, Extra: extra})
-	encodes := []string{"a.b c#d*e/f+g_h-i~j:k@l", "#", "*", "realm.example.com", "plain", "", "100%", "user'q\"uote"}
+	encodes := []string{"a.b c#d*e/f+g_h-i~j:k@l", "#", "*", "realm.example.com", "plain", "", "100%", "user'q\"uote",
+		strings.Repeat("a.", 130)} // over 255 bytes: kazoo_encode returns -1
 	n, diff := 0, 0
 	for i, doc := range jsonDocs {
 		for j, path := range jsonPaths {
@@ -153,6 +157,14 @@ func TestJSONDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("%d evaluations compared, %d differences", n, diff)
+
+	// kazoo_encode returns 1 with the encoded value, -1 over 255 bytes
+	if res := jsonEval(t, ours, `{}`, "a", "a b.c"); res.fe != "1 "+base64.StdEncoding.EncodeToString([]byte("a+b%2Ec")) {
+		t.Errorf("kazoo_encode(a b.c): %q", res.fe)
+	}
+	if res := jsonEval(t, ours, `{}`, "a", strings.Repeat("x", 256)); !strings.HasPrefix(res.fe, "-1 ") {
+		t.Errorf("kazoo_encode of 256 bytes: %q", res.fe)
+	}
 
 	// intended deviations, checked for the correct value
 	if res := jsonEval(t, ours, `{"a":1}`, "a", "é"); res.e != "%C3%A9" {
