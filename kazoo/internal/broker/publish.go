@@ -39,25 +39,52 @@ func (c *Conn) channel() (*pubChannel, error) {
 	return pc, nil
 }
 
-// Publish sends m on this connection, from the caller's goroutine, and waits until deadline
-// for the broker's confirm. The caller is a Kamailio process's own thread: handing the
-// message to another goroutine would cost two more thread wake-ups per publish. Writing
-// cannot block it past the timeout either: every socket write of the connection carries a
-// deadline (deadlineConn), and a write that misses it closes the connection.
-func (c *Conn) Publish(m Message, deadline time.Time) error {
+// send publishes m on the publishing channel from the caller's goroutine (the caller is a
+// Kamailio process's own thread: handing the message to another goroutine would cost two
+// more thread wake-ups). Writing cannot block it past its timeout either: every socket
+// write carries a deadline (deadlineConn), and a missed one closes the connection.
+// msgID, when set, becomes the AMQP message-id, by which a basic.return finds its query.
+func (c *Conn) send(m Message, mandatory bool, msgID string) (*pubChannel, *amqp.DeferredConfirmation, error) {
 	c.pubMu.Lock()
 	pc, err := c.channel()
 	var dc *amqp.DeferredConfirmation
 	if err == nil {
-		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, false, false,
-			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body})
+		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, mandatory, false,
+			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID})
 	}
 	c.pubMu.Unlock()
 	if errors.Is(err, errNoConnection) || errors.Is(err, amqp.ErrClosed) {
-		return status.Errorf(status.NoBroker, "broker %s: %v", c.Broker.Masked(), err)
+		return nil, nil, status.Errorf(status.NoBroker, "broker %s: %v", c.Broker.Masked(), err)
 	}
 	if err != nil {
-		return status.Errorf(status.Rejected, "broker %s: publish failed: %v", c.Broker.Masked(), err)
+		return nil, nil, status.Errorf(status.Rejected, "broker %s: publish failed: %v", c.Broker.Masked(), err)
+	}
+	return pc, dc, nil
+}
+
+// refused explains a confirm that came back negative: a nack, or the channel died
+// (amqp091 resolves pending confirms as not acked when a channel closes). The channel's
+// close reason arrives just before or right after the confirm.
+func (c *Conn) refused(pc *pubChannel, exchange string) error {
+	grace := time.NewTimer(50 * time.Millisecond)
+	defer grace.Stop()
+	select {
+	case <-pc.closed:
+		if pc.closeErr != nil {
+			return status.Errorf(status.Rejected, "broker %s refused the message to exchange %q: %s",
+				c.Broker.Masked(), exchange, pc.closeErr.Reason)
+		}
+		return status.Errorf(status.NoBroker, "broker %s: connection lost before the confirm", c.Broker.Masked())
+	case <-grace.C:
+		return status.Errorf(status.Rejected, "broker %s nacked the message to exchange %q", c.Broker.Masked(), exchange)
+	}
+}
+
+// Publish sends m and waits until deadline for the broker's confirm.
+func (c *Conn) Publish(m Message, deadline time.Time) error {
+	pc, dc, err := c.send(m, false, "")
+	if err != nil {
+		return err
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -69,18 +96,5 @@ func (c *Conn) Publish(m Message, deadline time.Time) error {
 	if dc.Acked() {
 		return nil
 	}
-	// Not acked: a nack, or the channel died (amqp091 resolves pending confirms as not acked
-	// when a channel closes). The channel's close reason arrives just before or right after.
-	grace := time.NewTimer(50 * time.Millisecond)
-	defer grace.Stop()
-	select {
-	case <-pc.closed:
-		if pc.closeErr != nil {
-			return status.Errorf(status.Rejected, "broker %s refused the publish to exchange %q: %s",
-				c.Broker.Masked(), m.Exchange, pc.closeErr.Reason)
-		}
-		return status.Errorf(status.NoBroker, "broker %s: connection lost before the confirm", c.Broker.Masked())
-	case <-grace.C:
-		return status.Errorf(status.Rejected, "broker %s nacked the publish to exchange %q", c.Broker.Masked(), m.Exchange)
-	}
+	return c.refused(pc, m.Exchange)
 }

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -80,19 +79,9 @@ func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error
 		return nil, status.Errorf(status.Argument, "a query with Msg-ID %s is already waiting for its reply", msgID)
 	}
 	defer c.replies.unregister(msgID)
-	c.pubMu.Lock()
-	pc, err := c.channel()
-	var dc *amqp.DeferredConfirmation
-	if err == nil {
-		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, true, false,
-			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID})
-	}
-	c.pubMu.Unlock()
-	if errors.Is(err, errNoConnection) || errors.Is(err, amqp.ErrClosed) {
-		return nil, status.Errorf(status.NoBroker, "broker %s: %v", c.Broker.Masked(), err)
-	}
+	pc, dc, err := c.send(m, true, msgID)
 	if err != nil {
-		return nil, status.Errorf(status.Rejected, "broker %s: publish failed: %v", c.Broker.Masked(), err)
+		return nil, err
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
@@ -108,15 +97,7 @@ func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error
 		case <-confirmed:
 			confirmed = nil
 			if !dc.Acked() {
-				select {
-				case <-pc.closed:
-					if pc.closeErr != nil {
-						return nil, status.Errorf(status.Rejected, "broker %s refused the request to exchange %q: %s",
-							c.Broker.Masked(), m.Exchange, pc.closeErr.Reason)
-					}
-				default:
-				}
-				return nil, status.Errorf(status.Rejected, "broker %s did not accept the request to exchange %q", c.Broker.Masked(), m.Exchange)
+				return nil, c.refused(pc, m.Exchange)
 			}
 		case <-timer.C:
 			return nil, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)

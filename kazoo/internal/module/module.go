@@ -52,16 +52,7 @@ func (m *Module) Close() { m.Pool.Close() }
 // App-Version, Node and Msg-ID where absent, published with a confirm. The slices are views
 // of the caller's memory, valid only during the call.
 func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
-	if err := checkName("exchange", exchange); err != nil {
-		return err
-	}
-	if err := checkName("routing key", routingKey); err != nil {
-		return err
-	}
-	if len(body) > m.Cfg.MaxPayload {
-		return status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
-	}
-	hdrs, err := ParseHeaders(headers)
+	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
 		return err
 	}
@@ -119,6 +110,21 @@ func (m *Module) complete(body []byte) error {
 		return status.Errorf(status.Argument, "payload must be a JSON object: %v", err)
 	}
 	return nil
+}
+
+// checkRequest checks what publishes and queries share, before any work is done: AMQP's
+// name limits, amqp_max_payload, and the header syntax (which it parses).
+func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (amqp.Table, error) {
+	if err := checkName("exchange", exchange); err != nil {
+		return nil, err
+	}
+	if err := checkName("routing key", routingKey); err != nil {
+		return nil, err
+	}
+	if len(body) > m.Cfg.MaxPayload {
+		return nil, status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
+	}
+	return ParseHeaders(headers)
 }
 
 // defaultFields are the keys Kazoo expects in every message (kz_api's default headers),

@@ -24,16 +24,7 @@ func (m *Module) Query(exchange, routingKey, body, headers []byte, timeout time.
 // query is Query on m's buffers; the caller owns m.
 func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
 	m.reply = m.reply[:0]
-	if err := checkName("exchange", exchange); err != nil {
-		return err
-	}
-	if err := checkName("routing key", routingKey); err != nil {
-		return err
-	}
-	if len(body) > m.Cfg.MaxPayload {
-		return status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
-	}
-	hdrs, err := ParseHeaders(headers)
+	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
 		return err
 	}
