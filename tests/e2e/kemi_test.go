@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+const kemiCfg = `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=1
+disable_tcp=yes
+disable_sctp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{{.SipPort}}
+mpath="{{.MPath}}"
+loadmodule "ctl.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "app_jsdt.so"
+loadmodule "{{.Module}}"
+modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
+modparam("app_jsdt", "load", "{{.Extra.Script}}")
+modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+modparam("kazoo", "pua_mode", 0)
+modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
+cfgengine "jsdt"
+`
+
+// kemiScript calls every KEMI export of the module from JavaScript (app_jsdt).
+const kemiScript = `function ksr_request_route() {
+	var rc = [
+		KSR.kazoo.kazoo_publish("kazoo_e2e", "kemi.legacy", '{"Event-Name":"legacy"}'),
+		KSR.kazoo.publish("kazoo_e2e", "kemi.pub", "{'Event-Name':'pub'}"),
+		KSR.kazoo.publish_hdrs("kazoo_e2e", "kemi.hdrs", '{"Event-Name":"hdrs"}', "x-k=v"),
+		KSR.kazoo.query("kz_query_e2e", "ok.kemi", '{"Event-Name":"q"}'),
+		KSR.kazoo.json(KSR.pv.get("$kzR"), "Event-Name", "$var(en)"),
+		KSR.kazoo.encode("a.b c", "$var(enc)")
+	];
+	KSR.hdr.append_to_reply("X-Rc: " + rc.join(",") + "\r\n");
+	KSR.hdr.append_to_reply("X-En: " + KSR.pv.get("$var(en)") + "\r\nX-Enc: " + KSR.pv.get("$var(enc)") + "\r\n");
+	KSR.sl.send_reply(200, "OK");
+}
+`
+
+// Every KEMI export works from a KEMI script (here JavaScript through app_jsdt).
+func TestKEMI(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "kemi.*")
+	startResponder(t, r, "kz_query_e2e", "ok.#", echo(0))
+	script := filepath.Join(t.TempDir(), "kazoo.js")
+	if err := os.WriteFile(script, []byte(kemiScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := harness.StartKamailio(t, kemiCfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URL": r.URL(), "Script": script}})
+	rep := sipRequest(t, k.SipPort(), "OPTIONS", "kemi", nil, "")
+	if rep.Code != 200 || rep.Headers["x-rc"] != "1,1,1,1,1,1" || rep.Headers["x-en"] != "pong" || rep.Headers["x-enc"] != "a%2Eb+c" {
+		t.Fatalf("%d %v\n%s", rep.Code, rep.Headers, k.Log())
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		d, ok := q.Next(t, 5*time.Second)
+		if !ok {
+			t.Fatalf("%d of 3 publishes arrived", i)
+		}
+		seen[d.RoutingKey] = true
+		if d.RoutingKey == "kemi.hdrs" && d.Headers["x-k"] != "v" {
+			t.Errorf("headers %v", d.Headers)
+		}
+	}
+	if !seen["kemi.legacy"] || !seen["kemi.pub"] || !seen["kemi.hdrs"] {
+		t.Errorf("routing keys %v", seen)
+	}
+}
