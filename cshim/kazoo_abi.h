@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 1
+#define KZ_ABI_VERSION 2
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -70,6 +70,13 @@ enum kz_log_level {
 #define KZ_CFG_LOG_LEVEL "log_level" /* Kamailio debug level at start */
 #define KZ_CFG_PRIMARY_ZONE "amqp_primary_zone"
 #define KZ_CFG_PROCESS "process" /* description of the process, for logs */
+#define KZ_CFG_EVENT_KEY "amqp_consumer_event_key"
+#define KZ_CFG_EVENT_SUBKEY "amqp_consumer_event_subkey"
+#define KZ_CFG_EVENT_ROUTE "event_route" /* repeats: "<index> <name>", each event_route[kazoo:...] */
+#define KZ_CFG_EVENT_CALLBACK "event_callback" /* "1": a KEMI function takes every event */
+#define KZ_CFG_CONSUMER_WORKERS "amqp_consumer_workers"
+#define KZ_CFG_CONSUMER_PREFETCH "amqp_consumer_prefetch"
+#define KZ_CFG_CONTROL_FD "consumer_control_fd" /* repeats: worker 1, 2, ...: its control socket */
 
 /* Implemented in Go (kazoo/exports.go). */
 
@@ -123,27 +130,60 @@ enum kz_async_field {
 	KZ_ASYNC_F_COUNT
 };
 
-/* what kzgo_take_event hands to the consumer process's C thread */
+/* what kzgo_take_event hands to a consumer worker's C thread */
 enum kz_event_kind {
 	KZ_EVENT_NONE = 0,        /* nothing pending */
 	KZ_EVENT_ASYNC_REPLY = 1, /* resume tindex/tlabel in onreply_route[route], reply in buf */
-	KZ_EVENT_ASYNC_FAIL = 2   /* resume in failure_route[route]; buf holds the reason */
+	KZ_EVENT_ASYNC_FAIL = 2,  /* resume in failure_route[route]; buf holds the reason */
+	KZ_EVENT_MESSAGE = 3      /* run event_route[route] (or the KEMI callback) with $kzE/$kzRK */
 };
+/* route of a KZ_EVENT_MESSAGE taken by the KEMI event_callback */
+#define KZ_ROUTE_CALLBACK 0xffffffffu
 
 /*
- * Consumer process: start reading async query records from ipc_fd and signal each ready
- * event by writing a byte to notify_fd.
+ * Consumer worker number `worker` (1-based): read async query records from ipc_fd (shared
+ * by all workers) and control records from control_fd (this worker's), and signal each
+ * ready event by writing a byte to notify_fd.
  */
-int32_t kzgo_consumer_start(int32_t ipc_fd, int32_t notify_fd,
+int32_t kzgo_consumer_start(int32_t worker, int32_t ipc_fd, int32_t notify_fd,
+		int32_t control_fd, uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/* Worker 1, after event_route[kazoo:mod-init] ran: every worker may start consuming. */
+int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/*
+ * Take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none) and
+ * copies its bytes into buf when they fit; *len is their full length (when larger than cap
+ * nothing was copied and the event stays queued: call again with a buffer of *len bytes).
+ * ints[0..3]:
+ *   async:   tindex, tlabel, route, 0; buf = reply or reason
+ *   message: handle, payload length, route, 1 if a routing key follows the payload (0 for
+ *            connection events); buf = payload ($kzE) then routing key ($kzRK)
+ */
+int32_t kzgo_take_event(uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
+
+/* The route of message `handle` has run: acknowledge it if its subscription waits for that. */
+int32_t kzgo_event_done(uint32_t handle);
+
+/*
+ * kazoo_subscribe(json) and kazoo_subscribe(exchange, type, queue, routing_key): checked
+ * here, then handed to every consumer worker. kazoo_unsubscribe(name): name is the
+ * subscription's "name", else its queue.
+ */
+int32_t kzgo_subscribe(uint8_t *desc, int64_t desc_len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_subscribe_simple(uint8_t *exchange, int64_t exchange_len,
+		uint8_t *type, int64_t type_len, uint8_t *queue, int64_t queue_len,
+		uint8_t *routing_key, int64_t routing_key_len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_unsubscribe(uint8_t *name, int64_t name_len,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 
 /*
- * Take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none); its
- * numbers in ints[0..3] = tindex, tlabel, route, 0; its text (reply or reason) copied into
- * buf when it fits, *len its full length (when larger than cap nothing was copied and the
- * event stays queued: call again with a buffer of *len bytes).
+ * The connection counters of this process for $xavp(amqpc): "name\0value\0" pairs (value in
+ * decimal) written into out; *len their length (KZ_ERR_BUFFER: *len is the size needed).
  */
-int32_t kzgo_take_event(uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
+int32_t kzgo_status(uint8_t *out, int64_t cap, int64_t *len);
 
 /*
  * JSON surface (kz.json, kz.json.count, kazoo_json, kazoo_json_keys, kz.encode). doc may use

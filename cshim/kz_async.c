@@ -3,8 +3,9 @@
  * [, flags]) and its alias kazoo_query_async.
  *
  * The SIP worker suspends the transaction (tm), hands the request as one datagram to the
- * module's "kazoo consumer" process and returns 0, which ends its script: the worker is
- * free at once. The consumer process's Go side performs the query; its C thread then
+ * module's consumer workers ("kazoo consumer N"; the first to read it takes it) and returns
+ * 0, which ends its script: the SIP worker is free at once. That worker's Go side performs
+ * the query; its C thread then
  * resumes the transaction with t_continue in onreply_route[reply_route] ($kzR holds the
  * reply) or, on timeout or error, in failure_route[fail_route] - as the C module does, but
  * the reply never waits behind a busy SIP worker and an unknown route is a startup error
@@ -36,7 +37,6 @@
 static struct tm_binds tmb;
 static int tm_loaded = 0;
 static int ipc[2] = {-1, -1};    /* [0] consumer reads, [1] SIP workers send */
-static int notify[2] = {-1, -1}; /* Go -> consumer's C thread */
 static uint8_t *record = NULL;   /* this process's record buffer */
 static int record_cap = 0;
 
@@ -46,9 +46,8 @@ int kz_async_mod_init(void)
 
 	if(find_export("load_tm", NO_SCRIPT, 0) != NULL && load_tm_api(&tmb) == 0)
 		tm_loaded = 1;
-	if(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ipc) < 0
-			|| pipe2(notify, O_CLOEXEC) < 0) {
-		LM_ERR("cannot create the consumer process's channels: %s\n", strerror(errno));
+	if(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ipc) < 0) {
+		LM_ERR("cannot create the async query socket: %s\n", strerror(errno));
 		return -1;
 	}
 	/* room for large requests and for bursts while the consumer is busy */
@@ -56,18 +55,19 @@ int kz_async_mod_init(void)
 		setsockopt(ipc[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if(setsockopt(ipc[0], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(ipc[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	fcntl(notify[1], F_SETFL, O_NONBLOCK);
-	register_procs(1);
-	cfg_register_child(1);
 	return 0;
 }
 
-/* ---- the consumer process ---- */
+/* ---- in a consumer worker: resume a transaction with the outcome ---- */
 
-static void resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
+int kz_async_reader_fd(void)
+{
+	return ipc[0];
+}
+
+void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 {
 	struct action *a;
-	int r;
 
 	if(kind == KZ_EVENT_ASYNC_REPLY) {
 		kz_query_set_reply(buf, (int)len);
@@ -77,68 +77,8 @@ static void resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 		kz_query_set_reply(NULL, -1);
 		a = failure_rt.rlist[ints[2]];
 	}
-	r = tmb.t_continue(ints[0], ints[1], a);
-	if(r < 0)
+	if(tmb.t_continue(ints[0], ints[1], a) < 0)
 		LM_ERR("cannot resume transaction %u:%u (gone already?)\n", ints[0], ints[1]);
-}
-
-static void consumer_loop(void)
-{
-	uint32_t ints[4];
-	uint8_t *buf;
-	int64_t cap = 65536, len;
-	int32_t kind;
-	char wake[256];
-
-	buf = pkg_malloc(cap);
-	if(buf == NULL || kz_go_ensure() < 0) {
-		LM_CRIT("the kazoo consumer process cannot start\n");
-		exit(-1);
-	}
-	kz_errlen = 0;
-	if(kzgo_consumer_start(ipc[0], notify[1], kz_errbuf, sizeof(kz_errbuf), &kz_errlen) != KZ_OK) {
-		LM_CRIT("the kazoo consumer process cannot start: %.*s\n", (int)kz_errlen, kz_errbuf);
-		exit(-1);
-	}
-	for(;;) {
-		/* block here, in C, not inside Go: signals reach Kamailio's handler as usual */
-		if(read(notify[0], wake, sizeof(wake)) < 0 && errno != EINTR) {
-			LM_ERR("consumer notify pipe: %s\n", strerror(errno));
-			sleep(1);
-		}
-		cfg_update();
-		for(;;) {
-			kind = kzgo_take_event(ints, buf, cap, &len);
-			if(kind == KZ_EVENT_NONE)
-				break;
-			if(len > cap) {
-				uint8_t *p = pkg_realloc(buf, len);
-				if(p == NULL) {
-					PKG_MEM_ERROR;
-					exit(-1);
-				}
-				buf = p;
-				cap = len;
-				continue;
-			}
-			resume(kind, ints, buf, len);
-		}
-	}
-}
-
-int kz_async_fork(void)
-{
-	int pid = fork_process(PROC_XWORKER, "kazoo consumer", 1);
-	if(pid < 0)
-		return -1;
-	if(pid == 0) {
-		if(cfg_child_init())
-			exit(-1);
-		close(ipc[1]);
-		consumer_loop();
-		exit(0);
-	}
-	return 0;
 }
 
 /* ---- the SIP worker side ---- */

@@ -45,7 +45,7 @@ static int go_cfg_cap = 0;
 static int go_started_here = 0; /* kzgo_init succeeded in this process */
 static int go_failed_pid = 0;   /* pid in which starting Go failed (logged once) */
 
-static int cfg_add(const char *key, const char *val, int val_len)
+int kz_go_cfg_add(const char *key, const char *val, int val_len)
 {
 	int klen = strlen(key), need;
 	char *p;
@@ -71,11 +71,11 @@ static int cfg_add(const char *key, const char *val, int val_len)
 	return 0;
 }
 
-static int cfg_add_int(const char *key, int v)
+int kz_go_cfg_add_int(const char *key, int v)
 {
 	char num[24];
 	snprintf(num, sizeof(num), "%d", v);
-	return cfg_add(key, num, -1);
+	return kz_go_cfg_add(key, num, -1);
 }
 
 static int build_go_config(void)
@@ -83,19 +83,19 @@ static int build_go_config(void)
 	kz_broker_url_t *b;
 	int rc = 0;
 
-	rc |= cfg_add(KZ_CFG_NODE_HOSTNAME, kz_node_hostname.s, kz_node_hostname.len);
-	rc |= cfg_add(KZ_CFG_APP_NAME, kz_app_name.s, kz_app_name.len);
-	rc |= cfg_add(KZ_CFG_APP_VERSION, VERSION, -1);
-	rc |= cfg_add(KZ_CFG_PRIMARY_ZONE, kz_primary_zone.s, kz_primary_zone.len);
+	rc |= kz_go_cfg_add(KZ_CFG_NODE_HOSTNAME, kz_node_hostname.s, kz_node_hostname.len);
+	rc |= kz_go_cfg_add(KZ_CFG_APP_NAME, kz_app_name.s, kz_app_name.len);
+	rc |= kz_go_cfg_add(KZ_CFG_APP_VERSION, VERSION, -1);
+	rc |= kz_go_cfg_add(KZ_CFG_PRIMARY_ZONE, kz_primary_zone.s, kz_primary_zone.len);
 	for(b = kz_broker_urls; b; b = b->next)
-		rc |= cfg_add(KZ_CFG_AMQP_URL, b->url, -1);
+		rc |= kz_go_cfg_add(KZ_CFG_AMQP_URL, b->url, -1);
 	if(kz_heartbeats >= 0)
-		rc |= cfg_add_int(KZ_CFG_HEARTBEAT_SEC, kz_heartbeats);
-	rc |= cfg_add_int(KZ_CFG_CONNECT_TIMEOUT_MS, kz_connect_timeout_ms());
-	rc |= cfg_add_int(KZ_CFG_PUBLISH_TIMEOUT_MS, kz_publish_timeout_ms);
-	rc |= cfg_add_int(KZ_CFG_MAX_PAYLOAD, kz_max_payload);
-	rc |= cfg_add_int(KZ_CFG_GO_MAXPROCS, kz_go_maxprocs);
-	rc |= cfg_add_int(KZ_CFG_GO_GC_PERCENT, kz_go_gc_percent);
+		rc |= kz_go_cfg_add_int(KZ_CFG_HEARTBEAT_SEC, kz_heartbeats);
+	rc |= kz_go_cfg_add_int(KZ_CFG_CONNECT_TIMEOUT_MS, kz_connect_timeout_ms());
+	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_TIMEOUT_MS, kz_publish_timeout_ms);
+	rc |= kz_go_cfg_add_int(KZ_CFG_MAX_PAYLOAD, kz_max_payload);
+	rc |= kz_go_cfg_add_int(KZ_CFG_GO_MAXPROCS, kz_go_maxprocs);
+	rc |= kz_go_cfg_add_int(KZ_CFG_GO_GC_PERCENT, kz_go_gc_percent);
 	return rc ? -1 : 0;
 }
 
@@ -221,8 +221,8 @@ static int start_go_here(void)
 		return -1;
 	}
 	snprintf(process, sizeof(process), "%s", pt && process_no >= 0 ? pt[process_no].desc : "?");
-	if(cfg_add(KZ_CFG_PROCESS, process, -1) < 0
-			|| cfg_add_int(KZ_CFG_LOG_LEVEL, cfg_get(core, core_cfg, debug)) < 0)
+	if(kz_go_cfg_add(KZ_CFG_PROCESS, process, -1) < 0
+			|| kz_go_cfg_add_int(KZ_CFG_LOG_LEVEL, cfg_get(core, core_cfg, debug)) < 0)
 		return -1;
 	kz_errlen = 0;
 	r = kzgo_init((uint8_t *)go_cfg, go_cfg_len, log_pipe[1], kz_errbuf,
@@ -261,6 +261,11 @@ int kz_go_ensure(void)
 		return -1;
 	go_failed_pid = 0;
 	return 0;
+}
+
+int kz_go_running(void)
+{
+	return go_started_here && go_runtime_alive();
 }
 
 int kz_go_child_init(int rank)

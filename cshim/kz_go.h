@@ -21,6 +21,14 @@ int kz_go_child_init(int rank);
  * never started would block forever. */
 int kz_go_ensure(void);
 
+/* 1 when Go runs in this process (never starts it) */
+int kz_go_running(void);
+
+/* add a "key\0value\0" record to the configuration handed to Go (mod_init only);
+ * val_len < 0: val is 0-terminated */
+int kz_go_cfg_add(const char *key, const char *val, int val_len);
+int kz_go_cfg_add_int(const char *key, int v);
+
 /* a C-owned buffer for Go's error messages, and a helper to log them */
 #define KZ_ERRBUF_SIZE 1024
 extern unsigned char kz_errbuf[KZ_ERRBUF_SIZE];

@@ -14,6 +14,9 @@
 #include "kz_query.h"
 #include "kz_async.h"
 #include "kz_json.h"
+#include "kz_consumer.h"
+#include "kz_subscribe.h"
+#include "kz_status.h"
 
 MODULE_VERSION
 
@@ -46,11 +49,19 @@ static cmd_export_t cmds[] = {
 		kz_json_fixup_free, ANY_ROUTE},
 	{"kazoo_encode", (cmd_function)w_kazoo_encode, 2, kz_encode_fixup, kz_encode_fixup_free,
 		ANY_ROUTE},
+	{"kazoo_subscribe", (cmd_function)w_kazoo_subscribe, 1, fixup_spve_null,
+		fixup_free_spve_null, ANY_ROUTE},
+	{"kazoo_subscribe", (cmd_function)w_kazoo_subscribe4, 4, fixup_spve_all,
+		fixup_free_spve_all, ANY_ROUTE},
+	{"kazoo_unsubscribe", (cmd_function)w_kazoo_unsubscribe, 1, fixup_spve_null,
+		fixup_free_spve_null, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
 static pv_export_t pvs[] = {
 	{{"kzR", sizeof("kzR") - 1}, PVT_OTHER, pv_get_kzR, 0, 0, 0, 0, 0},
+	{{"kzE", sizeof("kzE") - 1}, PVT_OTHER, pv_get_kzE, 0, 0, 0, 0, 0},
+	{{"kzRK", sizeof("kzRK") - 1}, PVT_OTHER, pv_get_kzRK, 0, 0, 0, 0, 0},
 	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
 };
 
@@ -85,6 +96,26 @@ static sr_kemi_t kemi_exports[] = {
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
+	{ str_init("kazoo"), str_init("kazoo_subscribe"),
+		SR_KEMIP_INT, ki_kazoo_subscribe,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("subscribe"),
+		SR_KEMIP_INT, ki_kazoo_subscribe,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("subscribe_simple"),
+		SR_KEMIP_INT, ki_kazoo_subscribe_simple,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("unsubscribe"),
+		SR_KEMIP_INT, ki_kazoo_unsubscribe,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };
 
@@ -93,7 +124,7 @@ struct module_exports exports = {
 	DEFAULT_DLFLAGS, /* dlopen flags */
 	cmds,            /* script functions */
 	kz_params,       /* modparams */
-	0,               /* RPC methods */
+	kz_subscribe_rpc, /* RPC methods */
 	pvs,             /* pseudo-variables */
 	0,               /* response handling */
 	mod_init,        /* module init, main process */
@@ -110,14 +141,15 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 
 static int mod_init(void)
 {
-	if(kz_params_check() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0)
+	if(kz_params_check() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0
+			|| kz_go_mod_init() < 0 || kz_consumer_mod_init() < 0)
 		return -1;
-	return kz_go_mod_init();
+	return kz_status_mod_init();
 }
 
 static int mod_child_init(int rank)
 {
 	if(rank == PROC_MAIN)
-		return kz_go_fork_relay() < 0 || kz_async_fork() < 0 ? -1 : 0;
+		return kz_go_fork_relay() < 0 || kz_consumer_fork() < 0 ? -1 : 0;
 	return kz_go_child_init(rank);
 }

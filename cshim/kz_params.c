@@ -39,9 +39,10 @@ static int kz_interprocess_timeout_sec = 0;
 static int kz_waitframe_timeout_micro = 100000;
 static int kz_waitframe_timeout_sec = 0;
 static int kz_consumer_processes = 1;
-static int kz_consumer_workers = 8;
-static str kz_consumer_event_key = str_init("Event-Category");
-static str kz_consumer_event_subkey = str_init("Event-Name");
+int kz_consumer_workers = 8;
+int kz_consumer_prefetch = 64; /* ours: unacknowledged deliveries per subscription, broker and worker */
+str kz_consumer_event_key = str_init("Event-Category");
+str kz_consumer_event_subkey = str_init("Event-Name");
 int kz_query_timeout_micro = 0;
 int kz_query_timeout_sec = 2;
 static int kz_internal_loop_count = 5;
@@ -64,7 +65,7 @@ static str kz_amqps_key = STR_NULL;
 static int kz_amqps_verify_peer = 1;
 static int kz_amqps_verify_hostname = 1;
 static int kz_pua_lock_type = 1;
-static str kz_event_callback = STR_NULL;
+str kz_event_callback = STR_NULL;
 
 /* amqp_connection: checked here so that `kamailio -c` already rejects a bad URL */
 static int kz_add_broker_url(modparam_t type, void *val)
@@ -142,6 +143,7 @@ param_export_t kz_params[] = {
 	/* ours */
 	{"amqp_publish_timeout", PARAM_INT, &kz_publish_timeout_ms},
 	{"amqp_max_payload", PARAM_INT, &kz_max_payload},
+	{"amqp_consumer_prefetch", PARAM_INT, &kz_consumer_prefetch},
 	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
 	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
 	{0, 0, 0}
@@ -175,6 +177,11 @@ int kz_params_check(void)
 	}
 	if(kz_publish_timeout_ms <= 0 || kz_max_payload <= 0) {
 		LM_ERR("amqp_publish_timeout and amqp_max_payload must be positive\n");
+		return -1;
+	}
+	if(kz_consumer_workers < 1 || kz_consumer_prefetch < 1) {
+		LM_ERR("amqp_consumer_workers and amqp_consumer_prefetch must be at least 1: the"
+			   " consumer workers run event routes and async query replies\n");
 		return -1;
 	}
 	if(kz_broker_count == 0)

@@ -34,6 +34,11 @@ extern int kz_query_timeout_sec;
 extern int kz_query_timeout_micro;
 extern str kz_query_timeout_avp;
 extern str kz_json_escape_char;
+extern int kz_consumer_workers;
+extern int kz_consumer_prefetch;
+extern str kz_consumer_event_key;
+extern str kz_consumer_event_subkey;
+extern str kz_event_callback;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

@@ -161,25 +161,42 @@ func kzgo_last_reply(buf *C.uint8_t, capacity C.int64_t) (n C.int64_t) {
 	return C.int64_t(copy(view(buf, capacity), r))
 }
 
-// the consumer of async queries, in the module's consumer process only
-var consumer *module.Consumer
+// the consumer worker, in the module's "kazoo consumer N" processes only
+var worker *module.Worker
+
+func notRunning(errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) C.int32_t {
+	return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+}
 
 //export kzgo_consumer_start
-func kzgo_consumer_start(ipcFD, notifyFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+func kzgo_consumer_start(index, ipcFD, notifyFD, controlFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(r, errBuf, errCap, errLen, &rc)
 		}
 	}()
 	if mod == nil {
-		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+		return notRunning(errBuf, errCap, errLen)
 	}
-	c, err := mod.StartConsumer(int(ipcFD), int(notifyFD))
+	w, err := mod.StartWorker(int(index), int(ipcFD), int(notifyFD), int(controlFD))
 	if err != nil {
 		return reply(status.Errorf(status.Internal, "%v", err), errBuf, errCap, errLen)
 	}
-	consumer = c
+	worker = w
 	return C.KZ_OK
+}
+
+//export kzgo_consumer_ready
+func kzgo_consumer_ready(errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return notRunning(errBuf, errCap, errLen)
+	}
+	return reply(mod.ConsumersReady(), errBuf, errCap, errLen)
 }
 
 //export kzgo_take_event
@@ -192,18 +209,106 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 			kind = C.KZ_EVENT_NONE
 		}
 	}()
-	if consumer == nil {
+	if worker == nil {
 		return C.KZ_EVENT_NONE
 	}
-	ev, size, ok := consumer.Take(int(capacity))
+	ev, size, ok := worker.Take(int(capacity))
 	*length = C.int64_t(size)
 	if !ok || ev.Kind == module.EventNone {
 		return C.int32_t(ev.Kind)
 	}
 	out := unsafe.Slice((*C.uint32_t)(unsafe.Pointer(ints)), 4)
+	if ev.Kind == module.EventMessage {
+		hasRK := C.uint32_t(0)
+		if ev.HasRoutingKey {
+			hasRK = 1
+		}
+		out[0], out[1], out[2], out[3] = C.uint32_t(ev.Handle), C.uint32_t(len(ev.Body)), C.uint32_t(ev.Route), hasRK
+		dst := view(buf, capacity)
+		copy(dst[copy(dst, ev.Body):], ev.RoutingKey)
+		return C.int32_t(ev.Kind)
+	}
 	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), 0
 	copy(view(buf, capacity), ev.Body)
 	return C.int32_t(ev.Kind)
+}
+
+//export kzgo_event_done
+func kzgo_event_done(handle C.uint32_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			if mod != nil {
+				mod.Log.Errorf("BUG: Go panic in kzgo_event_done: %v\n%s", r, debug.Stack())
+			}
+			rc = C.KZ_ERR_INTERNAL
+		}
+	}()
+	if worker != nil && handle != 0 {
+		worker.Done(uint32(handle))
+	}
+	return C.KZ_OK
+}
+
+//export kzgo_subscribe
+func kzgo_subscribe(desc *C.uint8_t, descLen C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return notRunning(errBuf, errCap, errLen)
+	}
+	return reply(mod.Subscribe(view(desc, descLen)), errBuf, errCap, errLen)
+}
+
+//export kzgo_subscribe_simple
+func kzgo_subscribe_simple(exchange *C.uint8_t, exchangeLen C.int64_t, typ *C.uint8_t, typLen C.int64_t,
+	queue *C.uint8_t, queueLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return notRunning(errBuf, errCap, errLen)
+	}
+	err := mod.SubscribeSimple(string(view(exchange, exchangeLen)), string(view(typ, typLen)),
+		string(view(queue, queueLen)), string(view(routingKey, routingKeyLen)))
+	return reply(err, errBuf, errCap, errLen)
+}
+
+//export kzgo_unsubscribe
+func kzgo_unsubscribe(name *C.uint8_t, nameLen C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return notRunning(errBuf, errCap, errLen)
+	}
+	return reply(mod.Unsubscribe(string(view(name, nameLen))), errBuf, errCap, errLen)
+}
+
+//export kzgo_status
+func kzgo_status(out *C.uint8_t, capacity C.int64_t, length *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			rc = C.KZ_ERR_INTERNAL
+		}
+	}()
+	if mod == nil {
+		return C.KZ_ERR_NOT_RUNNING
+	}
+	dst := view(out, capacity)[:0]
+	res := mod.AppendStatus(dst)
+	*length = C.int64_t(len(res))
+	if !fits(res, dst) {
+		return C.KZ_ERR_BUFFER
+	}
+	return C.KZ_OK
 }
 
 // the JSON evaluator of this process: reused by every call (Kamailio calls from one thread)

@@ -45,6 +45,11 @@ type Options struct {
 	Node           string        // kamailio@<node_hostname>, for reply queue names
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
+	// OnChange, when set, is called from the connection's own goroutine after it opened
+	// (open=true, conn usable for channels) and after it was lost or a connect attempt
+	// failed (open=false, reason says why). It must not block: consumers start their own
+	// goroutines from it.
+	OnChange func(c *Conn, open bool, conn *amqp.Connection, reason string)
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -53,6 +58,7 @@ type Conn struct {
 	opt    Options
 	log    *klog.Logger
 
+	errors    atomic.Int64 // failed connects and losses since start
 	state     atomic.Int32
 	since     atomic.Int64  // unix nanos of the last state change
 	firstDone chan struct{} // closed when the first connect attempt ended, either way
@@ -116,6 +122,12 @@ func (c *Conn) Close() {
 	}
 }
 
+// Errors counts failed connects and lost connections since the process started.
+func (c *Conn) Errors() int64 { return c.errors.Load() }
+
+// Current is the open AMQP connection, or nil.
+func (c *Conn) Current() *amqp.Connection { return c.current() }
+
 func (c *Conn) current() *amqp.Connection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,12 +151,14 @@ func (c *Conn) maintain() {
 		conn, err := c.dial()
 		if err != nil {
 			failures++
+			c.errors.Add(1)
 			c.setState(Down)
 			c.endFirstAttempt()
 			// the first failure and then every 10th: a dead broker must not flood the log
 			if failures == 1 || failures%10 == 0 {
 				c.log.Errorf("cannot connect to AMQP broker %s (attempt %d, retrying): %v", c.Broker.Masked(), failures, err)
 			}
+			c.changed(false, nil, err.Error())
 			if !c.sleep(jitter(backoff)) {
 				return
 			}
@@ -165,10 +179,12 @@ func (c *Conn) maintain() {
 		c.setCurrent(conn)
 		c.setState(Open)
 		c.endFirstAttempt()
+		c.changed(true, conn, "")
 		reason := c.serve(conn)
 		c.repliesReady.Store(false)
 		c.setCurrent(nil)
 		_ = conn.Close()
+		c.changed(false, nil, reason)
 		select {
 		case <-c.stop:
 			c.setState(Stopped)
@@ -176,10 +192,17 @@ func (c *Conn) maintain() {
 		default:
 		}
 		c.setState(Down)
+		c.errors.Add(1)
 		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
 		if !c.sleep(jitter(c.opt.MinBackoff)) {
 			return
 		}
+	}
+}
+
+func (c *Conn) changed(open bool, conn *amqp.Connection, reason string) {
+	if c.opt.OnChange != nil {
+		c.opt.OnChange(c, open, conn, reason)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,14 @@ type Config struct {
 	PrimaryZone    string // amqp_primary_zone
 	LogLevel       int    // Kamailio's debug level when the process started
 	Process        string // the Kamailio process description, for logs
+
+	// consumption
+	EventKey, EventSubkey string         // amqp_consumer_event_key / _subkey
+	EventRoutes           map[string]int // event_route[kazoo:...] defined in the cfg: name -> index
+	EventCallback         bool           // event_callback: a KEMI function takes every event
+	ConsumerWorkers       int            // amqp_consumer_workers: processes that consume and run event routes
+	ConsumerPrefetch      int            // amqp_consumer_prefetch: unacknowledged deliveries per subscription and broker
+	ControlFDs            []int          // write end of each consumer worker's control socket, worker 1 first
 }
 
 // Node is the Kazoo "Node" value for this Kamailio.
@@ -33,13 +42,18 @@ func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
 // newer shim; values that do not parse are errors.
 func Parse(blob []byte) (*Config, error) {
 	c := &Config{
-		AppName:        "kamailio",
-		Heartbeat:      10 * time.Second,
-		ConnectTimeout: 2 * time.Second,
-		PublishTimeout: 2 * time.Second,
-		MaxPayload:     1 << 20,
-		LogLevel:       2,
-		PrimaryZone:    "local",
+		AppName:          "kamailio",
+		Heartbeat:        10 * time.Second,
+		ConnectTimeout:   2 * time.Second,
+		PublishTimeout:   2 * time.Second,
+		MaxPayload:       1 << 20,
+		LogLevel:         2,
+		PrimaryZone:      "local",
+		EventKey:         "Event-Category",
+		EventSubkey:      "Event-Name",
+		EventRoutes:      map[string]int{},
+		ConsumerWorkers:  1,
+		ConsumerPrefetch: 64,
 	}
 	for len(blob) > 0 {
 		k, rest, ok := bytes.Cut(blob, []byte{0})
@@ -98,6 +112,30 @@ func (c *Config) set(key, value string) error {
 		c.PrimaryZone = value
 	case "process":
 		c.Process = value
+	case "amqp_consumer_event_key":
+		c.EventKey = value
+	case "amqp_consumer_event_subkey":
+		c.EventSubkey = value
+	case "event_route":
+		var idx int
+		num, name, ok := strings.Cut(value, " ")
+		if idx, err = strconv.Atoi(num); err == nil && !ok {
+			err = fmt.Errorf("no route name in %q", value)
+		}
+		if err == nil {
+			c.EventRoutes[name] = idx
+		}
+	case "event_callback":
+		c.EventCallback = value == "1"
+	case "amqp_consumer_workers":
+		c.ConsumerWorkers, err = strconv.Atoi(value)
+	case "amqp_consumer_prefetch":
+		c.ConsumerPrefetch, err = strconv.Atoi(value)
+	case "consumer_control_fd":
+		var fd int
+		if fd, err = strconv.Atoi(value); err == nil {
+			c.ControlFDs = append(c.ControlFDs, fd)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("modparam %s: %v", key, err)

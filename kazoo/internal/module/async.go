@@ -4,9 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"os"
-	"sync"
-	"syscall"
 	"time"
 )
 
@@ -18,6 +15,7 @@ const (
 	EventNone       = 0
 	EventAsyncReply = 1
 	EventAsyncFail  = 2
+	EventMessage    = 3
 )
 
 // AsyncRequest is one kazoo_async_query, sent by a SIP worker that suspended its
@@ -72,86 +70,35 @@ func EncodeAsync(r AsyncRequest) []byte {
 	return append(b, r.Headers...)
 }
 
-// Event is what the consumer process's C thread does next.
-type Event struct {
-	Kind                  int
-	TIndex, TLabel, Route uint32
-	Body                  []byte // reply, or failure reason
-}
-
-// Consumer runs the async queries of the module's consumer process: records arrive on the
-// IPC socket, each query runs in its own goroutine, and outcomes queue up for the C thread,
-// which is woken by a byte on the notify pipe (it blocks in C, not in Go).
-type Consumer struct {
-	m      *Module
-	notify int
-	mu     sync.Mutex
-	queue  []Event
-}
-
-// StartConsumer starts reading records from ipcFD (a datagram socket).
-func (m *Module) StartConsumer(ipcFD, notifyFD int) (*Consumer, error) {
-	f := os.NewFile(uintptr(ipcFD), "kazoo-async-ipc")
-	pc, err := net.FilePacketConn(f)
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("async IPC socket: %v", err)
-	}
-	c := &Consumer{m: m, notify: notifyFD}
-	go c.read(pc)
-	return c, nil
-}
-
-func (c *Consumer) read(pc net.PacketConn) {
-	buf := make([]byte, 4<<20)
-	for {
-		n, _, err := pc.ReadFrom(buf)
-		if err != nil {
-			c.m.Log.Errorf("async IPC socket: %v", err)
-			time.Sleep(time.Second)
-			continue
-		}
-		req, err := DecodeAsync(append([]byte(nil), buf[:n]...))
-		if err != nil {
-			c.m.Log.Errorf("BUG: %v", err)
-			continue
-		}
-		go c.run(req)
-	}
-}
-
-func (c *Consumer) run(req AsyncRequest) {
-	reply, err := c.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
+// runAsync performs one async query and queues its outcome for the C thread.
+func (w *Worker) runAsync(req AsyncRequest) {
+	reply, err := w.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
 	ev := Event{Kind: EventAsyncReply, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.ReplyRoute, Body: reply}
 	if err != nil {
 		ev = Event{Kind: EventAsyncFail, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.FailRoute,
 			Body: fmt.Appendf(nil, "kazoo_async_query to exchange '%s' with routing key '%s' failed: %v", req.Exchange, req.RoutingKey, err)}
 	}
-	c.mu.Lock()
-	c.queue = append(c.queue, ev)
-	c.mu.Unlock()
-	for { // a full pipe is fine: the C thread drains the whole queue on each wake-up
-		if _, err := syscall.Write(c.notify, []byte{1}); err != syscall.EINTR {
-			return
-		}
-	}
+	w.push(ev, nil)
 }
 
-// Take returns the next event when its body fits in limit bytes (else ok=false and the
-// event's size, leaving it queued), or Kind EventNone.
-func (c *Consumer) Take(limit int) (ev Event, size int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.queue) == 0 {
-		return Event{Kind: EventNone}, 0, true
+// readAsync reads async query records from the socket all consumer workers share: the
+// kernel hands each datagram to one of them.
+func (w *Worker) readAsync(pc net.PacketConn) {
+	buf := make([]byte, 4<<20)
+	for {
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			w.m.Log.Errorf("async IPC socket: %v", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		req, err := DecodeAsync(append([]byte(nil), buf[:n]...))
+		if err != nil {
+			w.m.Log.Errorf("BUG: %v", err)
+			continue
+		}
+		go w.runAsync(req)
 	}
-	ev = c.queue[0]
-	if len(ev.Body) > limit {
-		return ev, len(ev.Body), false
-	}
-	c.queue[0] = Event{}
-	c.queue = c.queue[1:]
-	return ev, len(ev.Body), true
 }
 
 // queryOnce is Query with buffers of its own, for concurrent async queries.

@@ -6,6 +6,7 @@ package module
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -26,6 +27,8 @@ type Module struct {
 	Log  *klog.Logger
 	Pool *broker.Pool
 
+	worker atomic.Pointer[Worker] // set in consumer worker processes
+
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
 	// scratch buffers reused by every publish of this process
@@ -42,7 +45,10 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
 		Node:           cfg.Node(),
 	}
-	return &Module{Cfg: cfg, Log: log, Pool: broker.NewPool(cfg.Brokers, opt, log)}
+	m := &Module{Cfg: cfg, Log: log}
+	opt.OnChange = m.connChanged
+	m.Pool = broker.NewPool(cfg.Brokers, opt, log)
+	return m
 }
 
 // Close stops the broker connections.

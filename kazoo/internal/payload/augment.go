@@ -116,3 +116,33 @@ func (n *Normalizer) TopLevelString(obj []byte, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// TopLevelText returns the top-level member key of obj as the C module's event routing
+// reads it (json_object_get_string): a string unescaped, null as "", any other value as
+// its JSON text. ok is false when the member is absent. Lifetime as for TopLevelString.
+func (n *Normalizer) TopLevelText(obj []byte, key string) (string, bool) {
+	var it memberIter
+	if !it.start(obj) {
+		return "", false
+	}
+	for it.next() {
+		if string(it.keyText(&n.keyBuf)) != key {
+			continue
+		}
+		value := obj[it.valStart:it.valEnd]
+		switch {
+		case len(value) >= 2 && value[0] == '"':
+			raw := value[1 : len(value)-1]
+			if bytes.IndexByte(raw, '\\') >= 0 {
+				n.valBuf = appendUnescaped(n.valBuf[:0], raw)
+				raw = n.valBuf
+			}
+			return unsafe.String(unsafe.SliceData(raw), len(raw)), true
+		case string(value) == "null":
+			return "", true
+		default:
+			return unsafe.String(unsafe.SliceData(value), len(value)), true
+		}
+	}
+	return "", false
+}

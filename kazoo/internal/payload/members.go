@@ -15,6 +15,7 @@ type memberIter struct {
 	open int // offset of the '{'
 
 	// The current member, valid after next returns true.
+	keyStart   int    // offset of the key's opening quote
 	key        []byte // raw key text between the quotes
 	keyEscaped bool   // key contains a backslash
 	valStart   int
@@ -65,6 +66,7 @@ func (it *memberIter) next() bool {
 	if it.pos == len(obj) || obj[it.pos] != '"' {
 		return it.fail("expected quoted object key")
 	}
+	it.keyStart = it.pos
 	keyEnd, escaped := scanJSONString(obj, it.pos)
 	if keyEnd < 0 {
 		return it.fail("unterminated string")

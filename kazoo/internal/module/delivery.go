@@ -1,0 +1,146 @@
+package module
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
+)
+
+var errChannelClosed = errors.New("channel closed")
+
+// delivery is a consumed message until it is acknowledged.
+type delivery struct {
+	ch         *amqp.Channel
+	tag        uint64
+	afterRoute bool // acknowledge when the route has run (else when the C thread takes it)
+	w          *Worker
+}
+
+func (d *delivery) dead() bool { return d.ch.IsClosed() }
+
+func (d *delivery) ack() {
+	if err := d.ch.Ack(d.tag, false); err != nil {
+		// the channel died: the broker redelivers the message
+		d.w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
+	}
+}
+
+// deliveryState turns deliveries of one subscription on one broker into events; each
+// consumer goroutine has its own (the normaliser and resolver are not shared).
+type deliveryState struct {
+	w        *Worker
+	bc       *broker.Conn
+	sub      subscription.Subscription
+	zone     string
+	key, sub2 string
+	norm     payload.Normalizer
+	routes   *routeResolver
+	strict   []byte
+	members  []payload.Member
+}
+
+func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription) *deliveryState {
+	st := &deliveryState{w: w, bc: bc, sub: sub, zone: bc.Broker.Zone,
+		key: w.m.Cfg.EventKey, sub2: w.m.Cfg.EventSubkey, routes: newRouteResolver(w.m.Cfg.EventRoutes)}
+	if st.zone == "" {
+		st.zone = w.m.Cfg.PrimaryZone
+	}
+	if sub.EventKey != "" {
+		st.key = sub.EventKey
+	}
+	if sub.EventSubkey != "" {
+		st.sub2 = sub.EventSubkey
+	}
+	return st
+}
+
+// deliver prepares $kzE as the C module does - AMQP-Broker-Zone and AMQP-Received
+// (seconds) set, a non-empty Server-ID rewritten to consumer://<broker id>/<Server-ID> so a
+// reply goes back through this broker, an empty one removed - picks the event route and
+// queues the event. What cannot be handled is rejected without requeue (dead-lettered when
+// the queue has a dead-letter exchange) or, without a route, acknowledged, with one log line.
+func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
+	m := st.w.m
+	where := func() string {
+		return "event from exchange '" + d.Exchange + "' with routing key '" + d.RoutingKey + "' (subscription " + st.sub.ID() + ")"
+	}
+	if len(d.Body) > m.Cfg.MaxPayload {
+		m.Log.Errorf("%s: %d bytes, larger than amqp_max_payload (%d): rejected", where(), len(d.Body), m.Cfg.MaxPayload)
+		_ = d.Reject(false)
+		return
+	}
+	var err error
+	if st.strict, err = st.norm.Normalize(st.strict[:0], d.Body); err != nil {
+		m.Log.Errorf("%s is not JSON (%v): rejected: %.200s", where(), err, d.Body)
+		_ = d.Reject(false)
+		return
+	}
+	st.members = append(st.members[:0],
+		payload.Member{Key: "AMQP-Broker-Zone", Value: st.zone},
+		payload.Member{Key: "AMQP-Received", Value: strconv.FormatInt(time.Now().Unix(), 10), Raw: true})
+	if sid, ok := st.norm.TopLevelString(st.strict, "Server-ID"); ok {
+		if sid == "" {
+			st.members = append(st.members, payload.Member{Key: "Server-ID", Delete: true})
+		} else {
+			st.members = append(st.members, payload.Member{Key: "Server-ID",
+				Value: "consumer://" + strconv.Itoa(st.bc.Broker.ID) + "/" + sid})
+		}
+	}
+	body, err := st.norm.Set(nil, st.strict, st.members)
+	if err != nil {
+		m.Log.Errorf("%s is not a JSON object (%v): rejected: %.200s", where(), err, d.Body)
+		_ = d.Reject(false)
+		return
+	}
+	route, ok := st.route(body)
+	if !ok {
+		_ = d.Ack(false)
+		return
+	}
+	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},
+		&delivery{ch: ch, tag: d.DeliveryTag, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w})
+}
+
+// route picks the event route of a prepared payload (or the KEMI callback).
+func (st *deliveryState) route(body []byte) (uint32, bool) {
+	return st.w.route(&st.norm, st.routes, body, st.key, st.sub2, st.sub.EventKey != "", st.sub.EventSubkey != "")
+}
+
+// route applies the naming chain to body; an event without a route is reported once per
+// route name (the C module logged every one).
+func (w *Worker) route(n *payload.Normalizer, r *routeResolver, body []byte, key, subkey string, ownKey, ownSubkey bool) (uint32, bool) {
+	if w.m.Cfg.EventCallback {
+		return RouteCallback, true
+	}
+	category, _ := n.TopLevelText(body, key)
+	category = strings.Clone(category) // the next lookup reuses n's buffer
+	name, _ := n.TopLevelText(body, subkey)
+	if category == "" && ownKey {
+		category = key
+	}
+	if name == "" && ownSubkey {
+		name = subkey
+	}
+	idx, ok := r.resolve(category, name, key, subkey)
+	if ok {
+		return uint32(idx), true
+	}
+	missing := r.mostSpecific(category, name)
+	w.subs.mu.Lock()
+	first := !w.subs.unknown[missing] && len(w.subs.unknown) < 1000
+	if first {
+		w.subs.unknown[missing] = true
+	}
+	w.subs.mu.Unlock()
+	if first {
+		w.m.Log.Errorf("no event_route[%s] nor any of its fallbacks down to event_route[kazoo:consumer-event]: such events are acknowledged and dropped (logged once)", missing)
+	}
+	return 0, false
+}

@@ -1,0 +1,165 @@
+package module
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
+)
+
+// RouteCallback is the route index of a message event when a KEMI event_callback, not an
+// event_route, takes it (kazoo_abi.h KZ_ROUTE_CALLBACK).
+const RouteCallback = 0xffffffff
+
+// Event is what a consumer worker's C thread does next.
+type Event struct {
+	Kind                  int
+	TIndex, TLabel, Route uint32 // async: the transaction and its route; message: Route
+	Handle                uint32 // message: what EventDone acknowledges
+	Body                  []byte // async: reply or failure reason; message: $kzE
+	RoutingKey            []byte // message: $kzRK
+	HasRoutingKey         bool   // false for connection events ($kzRK is $null)
+}
+
+// Size is how many bytes of the C thread's buffer the event needs.
+func (ev *Event) Size() int { return len(ev.Body) + len(ev.RoutingKey) }
+
+// Worker is the Go side of one "kazoo consumer" process: it runs async queries, consumes
+// the subscriptions assigned to it, and queues what the process's C thread must do next
+// (resume a transaction, run an event route). The C thread blocks in C on the notify pipe,
+// not inside Go, so signals reach Kamailio's handlers as in any other process.
+type Worker struct {
+	m      *Module
+	index  int // 1-based; worker 1 runs kazoo:mod-init and the connection events
+	notify int
+
+	mu      sync.Mutex
+	queue   []Event
+	pending map[uint32]*delivery // message events taken or queued, not yet acknowledged
+	handle  uint32
+
+	subs *subscriptions
+
+	connMu     sync.Mutex // connection events, in order
+	connOpen   map[*broker.Conn]int
+	connRoutes *routeResolver
+}
+
+// StartWorker makes this process consumer worker number index (1-based): it reads async
+// queries from ipcFD (shared by all workers), control records from controlFD (its own), and
+// wakes its C thread through notifyFD.
+func (m *Module) StartWorker(index, ipcFD, notifyFD, controlFD int) (*Worker, error) {
+	async, err := packetConn(ipcFD, "kazoo-async-ipc")
+	if err != nil {
+		return nil, err
+	}
+	control, err := packetConn(controlFD, "kazoo-control")
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{m: m, index: index, notify: notifyFD, pending: map[uint32]*delivery{},
+		connOpen: map[*broker.Conn]int{}, connRoutes: newRouteResolver(m.Cfg.EventRoutes)}
+	w.subs = newSubscriptions(w)
+	go w.readAsync(async)
+	go w.readControl(control)
+	m.attachWorker(w)
+	return w, nil
+}
+
+func packetConn(fd int, name string) (net.PacketConn, error) {
+	f := os.NewFile(uintptr(fd), name)
+	pc, err := net.FilePacketConn(f) // dups fd
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s socket: %v", name, err)
+	}
+	return pc, nil
+}
+
+// push queues ev (with the delivery to acknowledge, for messages) and wakes the C thread.
+func (w *Worker) push(ev Event, d *delivery) {
+	w.mu.Lock()
+	if d != nil {
+		w.handle++
+		if w.handle == 0 {
+			w.handle = 1
+		}
+		ev.Handle = w.handle
+		w.pending[ev.Handle] = d
+	}
+	w.queue = append(w.queue, ev)
+	w.mu.Unlock()
+	for { // a full pipe is fine: the C thread drains the whole queue on each wake-up
+		if _, err := syscall.Write(w.notify, []byte{1}); err != syscall.EINTR {
+			return
+		}
+	}
+}
+
+// Take returns the next event when it fits in limit bytes (else ok=false and its size,
+// leaving it queued), or Kind EventNone. A message whose channel died while it waited is
+// skipped: the broker redelivers it. A message of a subscription that acknowledges before
+// the route (no_ack, or wait_for_consumer_ack false) is acknowledged here.
+func (w *Worker) Take(limit int) (ev Event, size int, ok bool) {
+	w.mu.Lock()
+	for {
+		if len(w.queue) == 0 {
+			w.mu.Unlock()
+			return Event{Kind: EventNone}, 0, true
+		}
+		ev = w.queue[0]
+		if ev.Size() > limit {
+			w.mu.Unlock()
+			return ev, ev.Size(), false
+		}
+		w.queue[0] = Event{}
+		w.queue = w.queue[1:]
+		d := w.pending[ev.Handle]
+		if d != nil && d.dead() {
+			delete(w.pending, ev.Handle)
+			continue
+		}
+		if d != nil && !d.afterRoute {
+			delete(w.pending, ev.Handle)
+			w.mu.Unlock()
+			d.ack()
+			return ev, ev.Size(), true
+		}
+		w.mu.Unlock()
+		return ev, ev.Size(), true
+	}
+}
+
+// Done is called by the C thread when the route of message event handle has run: a
+// subscription with ack after the route (no_ack false, wait_for_consumer_ack true) is
+// acknowledged now. Had the process died in the route, the broker would redeliver.
+func (w *Worker) Done(handle uint32) {
+	w.mu.Lock()
+	d := w.pending[handle]
+	delete(w.pending, handle)
+	w.mu.Unlock()
+	if d != nil {
+		d.ack()
+	}
+}
+
+// attachWorker makes w receive the connection changes of this process's brokers; the
+// brokers already open are reported at once.
+func (m *Module) attachWorker(w *Worker) {
+	m.worker.Store(w)
+	for _, c := range m.Pool.Conns() {
+		if conn := c.Current(); conn != nil {
+			w.connChanged(c, true, conn, "")
+		}
+	}
+}
+
+// connChanged is broker.Options.OnChange: it runs on the connection's goroutine.
+func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, reason string) {
+	if w := m.worker.Load(); w != nil {
+		w.connChanged(c, open, conn, reason)
+	}
+}
