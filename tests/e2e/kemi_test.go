@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +77,52 @@ func TestKEMI(t *testing.T) {
 	}
 	if !seen["kemi.legacy"] || !seen["kemi.pub"] || !seen["kemi.hdrs"] {
 		t.Errorf("routing keys %v", seen)
+	}
+}
+
+// kemiEventScript subscribes from the event_callback's "kazoo:mod-init" call (the C
+// module could not: its mod-init ran before the KEMI engine was initialised) and reports
+// each consumed event by publishing it.
+const kemiEventScript = `function ksr_request_route() {
+	KSR.sl.send_reply(200, "OK");
+}
+function ksr_kazoo_event(evname) {
+	if (evname == "kazoo:mod-init") {
+		KSR.kazoo.subscribe('{"exchange": "kz_kemi_in", "type": "topic", "queue": "kz-kemi-q", "routing": "k.*"}');
+		return;
+	}
+	if (KSR.pv.get("$(kzE{kz.json,Event-Category})") == "connection") {
+		return;
+	}
+	KSR.kazoo.publish("kz_kemi_out", "out", '{"Ev": "' + evname + '", "RK": "' + KSR.pv.get("$kzRK") + '", "E": ' + KSR.pv.get("$kzE") + '}');
+}
+`
+
+// event_callback: a KEMI function takes kazoo:mod-init and every consumed event.
+func TestKEMIEventCallback(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_kemi_out", "topic", "#")
+	script := filepath.Join(t.TempDir(), "kazoo.js")
+	if err := os.WriteFile(script, []byte(kemiEventScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(kemiCfg, `cfgengine "jsdt"`, "modparam(\"kazoo\", \"event_callback\", \"ksr_kazoo_event\")\nmodparam(\"kazoo\", \"amqp_consumer_workers\", 2)\ncfgengine \"jsdt\"", 1)
+	k := harness.StartKamailio(t, cfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URL": r.URL(), "Script": script}})
+	waitBound(t, r, "kz-kemi-q")
+	publishTo(t, r.Dial(t), "kz_kemi_in", "k.one", `{"Event-Category": "kemi", "Event-Name": "test", "Msg-ID": "m1"}`)
+	d, ok := outQ.Next(t, 10*time.Second)
+	if !ok {
+		t.Fatalf("no event reported:\n%s", k.Log())
+	}
+	var o struct {
+		Ev, RK string
+		E      map[string]any
+	}
+	if err := json.Unmarshal(d.Body, &o); err != nil {
+		t.Fatalf("%v: %s", err, d.Body)
+	}
+	if o.Ev != "kazoo:consumer-event" || o.RK != "k.one" || o.E["Msg-ID"] != "m1" || o.E["AMQP-Broker-Zone"] != "local" {
+		t.Errorf("callback got %+v", o)
 	}
 }
