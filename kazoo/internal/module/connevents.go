@@ -145,7 +145,7 @@ func (w *Worker) connectionEvent(name string, bc *broker.Conn, listener, message
 		w.m.Log.Errorf("BUG: connection event: %v", err)
 		return
 	}
-	route, ok := w.route(&n, w.connRoutes, body, w.m.Cfg.EventKey, w.m.Cfg.EventSubkey, false, false)
+	route, ok := w.route(&n, w.connRoutes, body, w.m.Cfg.EventKey, w.m.Cfg.EventSubkey, false, false, true)
 	if !ok {
 		return
 	}

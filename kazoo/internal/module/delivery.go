@@ -110,12 +110,13 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 
 // route picks the event route of a prepared payload (or the KEMI callback).
 func (st *deliveryState) route(body []byte) (uint32, bool) {
-	return st.w.route(&st.norm, st.routes, body, st.key, st.sub2, st.sub.EventKey != "", st.sub.EventSubkey != "")
+	return st.w.route(&st.norm, st.routes, body, st.key, st.sub2, st.sub.EventKey != "", st.sub.EventSubkey != "", false)
 }
 
 // route applies the naming chain to body; an event without a route is reported once per
-// route name (the C module logged every one).
-func (w *Worker) route(n *payload.Normalizer, r *routeResolver, body []byte, key, subkey string, ownKey, ownSubkey bool) (uint32, bool) {
+// route name (the C module logged every one), as an error for a consumed message, at debug
+// level for a connection event (a cfg need not handle those).
+func (w *Worker) route(n *payload.Normalizer, r *routeResolver, body []byte, key, subkey string, ownKey, ownSubkey, quiet bool) (uint32, bool) {
 	if w.m.Cfg.EventCallback {
 		return RouteCallback, true
 	}
@@ -139,7 +140,9 @@ func (w *Worker) route(n *payload.Normalizer, r *routeResolver, body []byte, key
 		w.subs.unknown[missing] = true
 	}
 	w.subs.mu.Unlock()
-	if first {
+	if first && quiet {
+		w.m.Log.Debugf("no event_route[%s] nor a fallback: connection event not run", missing)
+	} else if first {
 		w.m.Log.Errorf("no event_route[%s] nor any of its fallbacks down to event_route[kazoo:consumer-event]: such events are acknowledged and dropped (logged once)", missing)
 	}
 	return 0, false
