@@ -156,7 +156,7 @@ static void run_route(uint32_t idx, char *evname)
 	str name;
 	int rtb;
 
-	fmsg = faked_msg_next();
+	fmsg = faked_msg_get_next(); /* initialises the faked message on first use */
 	rtb = get_route_type();
 	set_route_type(REQUEST_ROUTE);
 	if(exec_pre_script_cb(fmsg, REQUEST_CB_TYPE) != 0) {
@@ -183,10 +183,6 @@ static void run_mod_init(void)
 {
 	int idx;
 
-	if(faked_msg_init() < 0) {
-		LM_ERR("cannot prepare the message of event_route[" MOD_INIT_ROUTE "]\n");
-		return;
-	}
 	if(kz_event_callback.s && kz_event_callback.len > 0) {
 		run_route(KZ_ROUTE_CALLBACK, MOD_INIT_ROUTE);
 		return;
