@@ -184,15 +184,17 @@ func (c *Conn) maintain() {
 		c.repliesReady.Store(false)
 		c.setCurrent(nil)
 		_ = conn.Close()
-		c.changed(false, nil, reason)
 		select {
 		case <-c.stop:
 			c.setState(Stopped)
+			c.changed(false, nil, reason)
 			return
 		default:
 		}
+		// state first: the "closed" event's routes read the counters ($xavp(amqpc))
 		c.setState(Down)
 		c.errors.Add(1)
+		c.changed(false, nil, reason)
 		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
 		if !c.sleep(jitter(c.opt.MinBackoff)) {
 			return

@@ -3,6 +3,7 @@ package module
 import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
 
 // connChanged reacts to a broker connection of this process opening or closing: the
@@ -91,6 +92,33 @@ func (w *Worker) availability(what string, bc *broker.Conn, zoneBefore int, list
 	for _, l := range w.listeners(bc) {
 		if (listenersBefore[l] == 0) != (listenersAfter[l] == 0) {
 			w.connectionEvent("listener-"+what, bc, l, "")
+		}
+	}
+}
+
+// listenerChanged fires, in worker 1, the listener events of a named subscription that
+// was just made (or cancelled) while connections are open: its zones become available (or
+// unavailable) to it without any connection changing.
+func (w *Worker) listenerChanged(sub subscription.Subscription, added bool) {
+	if w.index != 1 || sub.Name == "" {
+		return
+	}
+	what := "unavailable"
+	if added {
+		what = "available"
+	}
+	w.connMu.Lock()
+	defer w.connMu.Unlock()
+	zones := map[string]bool{}
+	for _, c := range w.m.Pool.Conns() { // declaration order: events in a stable order
+		if w.connOpen[c] != connUp || (c.Broker.Zone != "" && !sub.Federate) || zones[w.zoneOf(c)] {
+			continue
+		}
+		zones[w.zoneOf(c)] = true
+		w.connectionEvent("zone-listener-"+what, c, sub.Name, "")
+		w.connectionEvent("listener-zone-"+what, c, sub.Name, "")
+		if len(zones) == 1 {
+			defer w.connectionEvent("listener-"+what, c, sub.Name, "")
 		}
 	}
 }

@@ -58,8 +58,8 @@ func newSubscriptions(w *Worker) *subscriptions {
 	return &subscriptions{w: w, conns: map[*broker.Conn]*connConsumers{}, unknown: map[string]bool{}}
 }
 
-// add adds sub, or replaces the subscription with the same ID.
-func (s *subscriptions) add(sub subscription.Subscription) {
+// add adds sub, or replaces the subscription with the same ID; true when it is new.
+func (s *subscriptions) add(sub subscription.Subscription) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := sub.ID()
@@ -77,16 +77,19 @@ func (s *subscriptions) add(sub subscription.Subscription) {
 		s.w.m.Log.Infof("subscribed %s: exchange %q (%s), queue %q, routing keys %q", id, sub.Exchange.Name, sub.Exchange.Type, sub.Queue.Name, sub.RoutingKeys)
 	}
 	s.startLocked()
+	return !replaced
 }
 
-func (s *subscriptions) remove(id string) {
+// remove cancels the subscription with that ID; returns it when there was one.
+func (s *subscriptions) remove(id string) (subscription.Subscription, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var removed subscription.Subscription
 	kept := s.list[:0]
 	found := false
 	for _, sub := range s.list {
 		if sub.ID() == id {
-			found = true
+			found, removed = true, sub
 			continue
 		}
 		kept = append(kept, sub)
@@ -100,6 +103,7 @@ func (s *subscriptions) remove(id string) {
 			s.w.m.Log.Errorf("kazoo_unsubscribe: no subscription named %q", id)
 		}
 	}
+	return removed, found
 }
 
 // start lets consumers run (after kazoo:mod-init).

@@ -153,9 +153,13 @@ func (w *Worker) readControl(pc net.PacketConn) {
 				w.m.Log.Errorf("BUG: control record: %v", err)
 				continue
 			}
-			w.subs.add(sub)
+			if w.subs.add(sub) {
+				w.listenerChanged(sub, true)
+			}
 		case ctlUnsubscribe:
-			w.subs.remove(string(rec))
+			if sub, ok := w.subs.remove(string(rec)); ok {
+				w.listenerChanged(sub, false)
+			}
 		case ctlReady:
 			w.subs.start()
 		}
