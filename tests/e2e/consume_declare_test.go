@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+// declareSubscriptions covers the flag forms of kazoo_subscribe: root flags, exchange-def /
+// queue-def objects, booleans as ints, arrays of routing keys, a durable queue. Queues are
+// not auto-deleted so that they outlive the Kamailio that declared them.
+const declareSubscriptions = `
+	kazoo_subscribe('{"exchange": "kz_decl_a", "type": "topic", "queue": "kz-decl-a", "routing": ["a.1", "a.2"], "durable": 1, "auto_delete": 0}');
+	kazoo_subscribe('{"exchange": "kz_decl_b", "exchange-def": {"type": "direct", "durable": true}, "queue": "kz-decl-b", "queue-def": {"durable": false, "auto_delete": false, "exclusive": false}, "routing": "b"}');
+	kazoo_subscribe('{"exchange": "kz_decl_c", "type": "fanout", "queue": "kz-decl-c", "auto_delete": false}');
+	kazoo_subscribe("kz_decl_d", "topic", "kz-decl-d", "d.#");
+`
+
+// objects lists the kz_decl exchanges and kz-decl queues with their flags and bindings.
+func declaredObjects(t *testing.T, r *harness.Rabbit) []string {
+	t.Helper()
+	var objs []string
+	for _, line := range strings.Split(r.Ctl(t, "list_exchanges", "-q", "name", "type", "durable", "auto_delete", "internal", "arguments"), "\n") {
+		if strings.HasPrefix(line, "kz_decl_") {
+			objs = append(objs, "exchange "+strings.Join(strings.Fields(line), " "))
+		}
+	}
+	for _, line := range strings.Split(r.Ctl(t, "list_queues", "-q", "name", "durable", "auto_delete", "exclusive", "arguments"), "\n") {
+		if strings.HasPrefix(line, "kz-decl-") {
+			objs = append(objs, "queue "+strings.Join(strings.Fields(line), " "))
+		}
+	}
+	for _, line := range strings.Split(r.Ctl(t, "list_bindings", "-q", "source_name", "destination_name", "routing_key"), "\n") {
+		if strings.HasPrefix(line, "kz_decl_") {
+			objs = append(objs, "binding "+strings.Join(strings.Fields(line), " "))
+		}
+	}
+	sort.Strings(objs)
+	return objs
+}
+
+func deleteDeclared(t *testing.T, r *harness.Rabbit) {
+	for _, q := range []string{"a", "b", "c", "d"} {
+		r.CtlErr("delete_queue", "kz-decl-"+q)
+		r.CtlErr("eval", fmt.Sprintf(`rabbit_exchange:delete(rabbit_misc:r(<<"/">>, exchange, <<"kz_decl_%s">>), false, <<"test">>).`, q))
+	}
+}
+
+// waitDeclared waits until the four queues exist and have consumers.
+func waitDeclared(t *testing.T, r *harness.Rabbit) {
+	t.Helper()
+	for _, q := range []string{"a", "b", "c", "d"} {
+		waitBound(t, r, "kz-decl-"+q)
+	}
+}
+
+// The C module and ours declare the same broker objects for the same subscriptions, and
+// ours accepts the objects the C module left behind (no 406), so a node can switch modules
+// without deleting anything on the broker.
+func TestConsumeDeclarationsMatchCModule(t *testing.T) {
+	r := harness.StartRabbit(t) // own node: its object list is ours alone
+	url := strings.TrimSuffix(r.URL(), "/")
+	var lists [][]string
+	for _, module := range []string{cModulePath, modulePath} {
+		deleteDeclared(t, r)
+		k := harness.StartKamailio(t, consumeCfg, consumeOpts(module, url, map[string]any{"ModInit": declareSubscriptions}))
+		waitDeclared(t, r)
+		k.Stop(t)
+		time.Sleep(300 * time.Millisecond) // auto-delete queues go with their consumers
+		lists = append(lists, declaredObjects(t, r))
+	}
+	c, ours := strings.Join(lists[0], "\n"), strings.Join(lists[1], "\n")
+	if c != ours {
+		t.Errorf("declared objects differ:\nC module:\n%s\n\nours:\n%s", c, ours)
+	}
+	t.Logf("declared by both:\n%s", ours)
+
+	// ours on top of what the C module declared: same objects, every subscription consumed
+	deleteDeclared(t, r)
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(cModulePath, url, map[string]any{"ModInit": declareSubscriptions}))
+	waitDeclared(t, r)
+	k.Stop(t)
+	k = harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, url, map[string]any{"ModInit": declareSubscriptions}))
+	waitDeclared(t, r)
+	if strings.Contains(k.Log(), "PRECONDITION_FAILED") || strings.Contains(k.Log(), "406") {
+		t.Errorf("ours refused the C module's objects:\n%s", k.Log())
+	}
+}
+
+// A consistent-worker subscription is consumed by one worker, so its events run in order
+// in one process; a shared one spreads over the workers.
+func TestConsumeConsistentWorker(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_e2e_out", "topic", "#")
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{
+		"Params": `modparam("kazoo", "amqp_consumer_workers", 4)`,
+		"ModInit": `
+	kazoo_subscribe('{"exchange": "kz_cw", "type": "topic", "queue": "kz-cw-one", "routing": "one.*", "consistent-worker": true, "consistent-worker-key": "Call-ID"}');
+	kazoo_subscribe('{"exchange": "kz_cw", "type": "topic", "queue": "kz-cw-all", "routing": "all.*", "no_ack": false}');`}))
+	waitBound(t, r, "kz-cw-one")
+	waitBound(t, r, "kz-cw-all")
+	conn := r.Dial(t)
+	const n = 40
+	for i := 0; i < n; i++ {
+		publishTo(t, conn, "kz_cw", "one.x", fmt.Sprintf(`{"Event-Category": "other", "Event-Name": "cw", "Msg-ID": "one-%d", "Seq": %d}`, i, i))
+		publishTo(t, conn, "kz_cw", "all.x", fmt.Sprintf(`{"Event-Category": "other", "Event-Name": "cw", "Msg-ID": "all-%d", "Seq": %d}`, i, i))
+	}
+	onePids, allPids := map[string]bool{}, map[string]bool{}
+	lastSeq := -1
+	for got := 0; got < 2*n; {
+		o, ok := nextOut(t, outQ, 10*time.Second)
+		if !ok {
+			t.Fatalf("%d of %d events:\n%s", got, 2*n, k.Log())
+		}
+		id := fmt.Sprint(o.E["Msg-ID"])
+		switch {
+		case strings.HasPrefix(id, "one-"):
+			onePids[o.Pid] = true
+			seq := int(o.E["Seq"].(float64))
+			if seq < lastSeq {
+				t.Errorf("consistent-worker events out of order: %d after %d", seq, lastSeq)
+			}
+			lastSeq = seq
+		case strings.HasPrefix(id, "all-"):
+			allPids[o.Pid] = true
+		default:
+			continue
+		}
+		got++
+	}
+	if len(onePids) != 1 {
+		t.Errorf("consistent-worker subscription ran in %d processes: %v", len(onePids), onePids)
+	}
+	if len(allPids) < 2 {
+		t.Errorf("shared subscription ran in %d process(es) of 4 workers: %v", len(allPids), allPids)
+	}
+}
+
+// event_route[kazoo:mod-init] runs where Go runs: kazoo_publish, kazoo_query and {kz.encode}
+// work there (the C module ran it in the main process, where a publish hung the start).
+func TestModInitPublishQuery(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_e2e_out", "topic", "#")
+	startResponder(t, r, "kz_query_e2e", "ok.#", echo(0))
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{"ModInit": `
+	$var(enc) = "a.b c";
+	kazoo_publish("kz_e2e_out", "out", '{"Route": "mod-init", "RK": "$(var(enc){kz.encode})", "Pid": "$pp", "E": {"Msg-ID": "modinit-publish"}}');
+	if (kazoo_query("kz_query_e2e", "ok.modinit", '{"Event-Category": "q", "Event-Name": "modinit"}') == 1) {
+		kazoo_publish("kz_e2e_out", "out", '{"Route": "mod-init-query", "RK": "", "Pid": "$pp", "E": $kzR}');
+	}`}))
+	want := map[string]bool{"mod-init": true, "mod-init-query": true}
+	for len(want) > 0 {
+		o, ok := nextOut(t, outQ, 10*time.Second)
+		if !ok {
+			t.Fatalf("missing %v:\n%s", want, k.Log())
+		}
+		switch o.Route {
+		case "mod-init":
+			if o.RK != "a%2Eb+c" {
+				t.Errorf("{kz.encode} in mod-init gave %q", o.RK)
+			}
+		case "mod-init-query":
+			if o.E["Event-Name"] != "pong" {
+				t.Errorf("$kzR in mod-init: %v", o.E)
+			}
+		}
+		delete(want, o.Route)
+	}
+}
