@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,13 +170,12 @@ func TestPublishBench(t *testing.T) {
 		go_ = append(go_, run(t, r, "go", ours, n))
 		c = append(c, run(t, r, "c", cModule, n))
 	}
-	med := func(rs []result, f func(result) float64) float64 {
+	vals := func(rs []result, f func(result) float64) []float64 {
 		v := make([]float64, len(rs))
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		sort.Float64s(v)
-		return v[len(v)/2]
+		return v
 	}
 	rows := []struct {
 		name string
@@ -198,19 +196,11 @@ func TestPublishBench(t *testing.T) {
 	fmt.Printf("\nkazoo_publish, %d publishes per round, %d rounds, medians (min..max)\n", n, rounds)
 	fmt.Printf("%-52s %22s %22s %8s\n", "", "kazoo.so (Go)", "kazoo.so (C)", "Go/C")
 	for _, row := range rows {
-		g, cc := med(go_, row.f), med(c, row.f)
+		g, cc := median(vals(go_, row.f)), median(vals(c, row.f))
 		ratio := "-"
 		if cc != 0 {
 			ratio = fmt.Sprintf("%.2f", g/cc)
 		}
-		fmt.Printf("%-52s %22s %22s %8s\n", row.name, span(go_, row.f, g), span(c, row.f, cc), ratio)
+		fmt.Printf("%-52s %22s %22s %8s\n", row.name, spread(vals(go_, row.f), g), spread(vals(c, row.f), cc), ratio)
 	}
-}
-
-func span(rs []result, f func(result) float64, m float64) string {
-	lo, hi := f(rs[0]), f(rs[0])
-	for _, r := range rs {
-		lo, hi = min(lo, f(r)), max(hi, f(r))
-	}
-	return fmt.Sprintf("%.1f (%.1f..%.1f)", m, lo, hi)
 }

@@ -95,54 +95,49 @@ func (n *Normalizer) presentMarks(size int) []bool {
 // It stays valid until obj is modified or the next method call on n,
 // whichever comes first. Use strings.Clone to keep it longer.
 func (n *Normalizer) TopLevelString(obj []byte, key string) (string, bool) {
-	var it memberIter
-	if !it.start(obj) {
+	value, ok := n.topLevelValue(obj, key)
+	if !ok || len(value) < 2 || value[0] != '"' {
 		return "", false
 	}
-	for it.next() {
-		if string(it.keyText(&n.keyBuf)) != key {
-			continue
-		}
-		value := obj[it.valStart:it.valEnd]
-		if len(value) < 2 || value[0] != '"' {
-			return "", false
-		}
-		raw := value[1 : len(value)-1]
-		if bytes.IndexByte(raw, '\\') >= 0 {
-			n.valBuf = appendUnescaped(n.valBuf[:0], raw)
-			raw = n.valBuf
-		}
-		return unsafe.String(unsafe.SliceData(raw), len(raw)), true
-	}
-	return "", false
+	return n.unquote(value), true
 }
 
 // TopLevelText returns the top-level member key of obj as the C module's event routing
 // reads it (json_object_get_string): a string unescaped, null as "", any other value as
 // its JSON text. ok is false when the member is absent. Lifetime as for TopLevelString.
 func (n *Normalizer) TopLevelText(obj []byte, key string) (string, bool) {
+	value, ok := n.topLevelValue(obj, key)
+	switch {
+	case !ok:
+		return "", false
+	case len(value) >= 2 && value[0] == '"':
+		return n.unquote(value), true
+	case string(value) == "null":
+		return "", true
+	}
+	return unsafe.String(unsafe.SliceData(value), len(value)), true
+}
+
+// topLevelValue returns the raw text of the first top-level member key of obj.
+func (n *Normalizer) topLevelValue(obj []byte, key string) ([]byte, bool) {
 	var it memberIter
 	if !it.start(obj) {
-		return "", false
+		return nil, false
 	}
 	for it.next() {
-		if string(it.keyText(&n.keyBuf)) != key {
-			continue
-		}
-		value := obj[it.valStart:it.valEnd]
-		switch {
-		case len(value) >= 2 && value[0] == '"':
-			raw := value[1 : len(value)-1]
-			if bytes.IndexByte(raw, '\\') >= 0 {
-				n.valBuf = appendUnescaped(n.valBuf[:0], raw)
-				raw = n.valBuf
-			}
-			return unsafe.String(unsafe.SliceData(raw), len(raw)), true
-		case string(value) == "null":
-			return "", true
-		default:
-			return unsafe.String(unsafe.SliceData(value), len(value)), true
+		if string(it.keyText(&n.keyBuf)) == key {
+			return obj[it.valStart:it.valEnd], true
 		}
 	}
-	return "", false
+	return nil, false
+}
+
+// unquote returns a JSON string's value without allocating (see TopLevelString).
+func (n *Normalizer) unquote(value []byte) string {
+	raw := value[1 : len(value)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		n.valBuf = appendUnescaped(n.valBuf[:0], raw)
+		raw = n.valBuf
+	}
+	return unsafe.String(unsafe.SliceData(raw), len(raw))
 }

@@ -39,3 +39,16 @@ func TestSet(t *testing.T) {
 		t.Errorf("truncated: %s, %v", got, err)
 	}
 }
+
+func TestTopLevelText(t *testing.T) {
+	var n Normalizer
+	obj := []byte(`{"s":"a\u005fb","n":42,"b":true,"z":null,"o":{"x":1},"s":"second"}`)
+	for key, want := range map[string]string{"s": "a_b", "n": "42", "b": "true", "z": "", "o": `{"x":1}`} {
+		if got, ok := n.TopLevelText(obj, key); !ok || got != want {
+			t.Errorf("%s: %q %v, want %q", key, got, ok, want)
+		}
+	}
+	if _, ok := n.TopLevelText(obj, "missing"); ok {
+		t.Error("missing key found")
+	}
+}
