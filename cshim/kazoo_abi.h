@@ -76,6 +76,12 @@ enum kz_log_level {
 #define KZ_CFG_EVENT_CALLBACK "event_callback" /* "1": a KEMI function takes every event */
 #define KZ_CFG_CONSUMER_WORKERS "amqp_consumer_workers"
 #define KZ_CFG_CONSUMER_PREFETCH "amqp_consumer_prefetch"
+#define KZ_CFG_TLS_CA "amqps_ca_cert" /* file paths; empty: the system's CAs / no client cert */
+#define KZ_CFG_TLS_CERT "amqps_cert"
+#define KZ_CFG_TLS_KEY "amqps_key"
+#define KZ_CFG_TLS_VERIFY_PEER "amqps_verify_peer"
+#define KZ_CFG_TLS_VERIFY_HOSTNAME "amqps_verify_hostname"
+#define KZ_CFG_PUBLISH_PERSISTENT "amqp_publish_persistent"
 #define KZ_CFG_CONTROL_FD "consumer_control_fd" /* repeats: worker 1, 2, ...: its control socket */
 
 /* Implemented in Go (kazoo/exports.go). */

@@ -6,6 +6,9 @@
  */
 #include "kz_build.h"
 #include <string.h>
+#include <stdio.h>
+#include <errno.h>
+#include <unistd.h>
 #include "core/dprint.h"
 #include "core/mem/mem.h"
 #include "kz_params.h"
@@ -59,11 +62,12 @@ static int kz_use_federated_exchange = 0;
 static str kz_federated_exchange = str_init("federation");
 static int kz_command_hashtable_size = 2048;
 static str kz_result_avp = str_init("$avp(amqp_result)");
-static str kz_amqps_ca_cert = STR_NULL;
-static str kz_amqps_cert = STR_NULL;
-static str kz_amqps_key = STR_NULL;
-static int kz_amqps_verify_peer = 1;
-static int kz_amqps_verify_hostname = 1;
+str kz_amqps_ca_cert = STR_NULL;
+str kz_amqps_cert = STR_NULL;
+str kz_amqps_key = STR_NULL;
+int kz_amqps_verify_peer = 1;
+int kz_amqps_verify_hostname = 1;
+int kz_publish_persistent = 0; /* ours: delivery mode 2 (the C module: transient) */
 static int kz_pua_lock_type = 1;
 str kz_event_callback = STR_NULL;
 
@@ -144,6 +148,7 @@ param_export_t kz_params[] = {
 	{"amqp_publish_timeout", PARAM_INT, &kz_publish_timeout_ms},
 	{"amqp_max_payload", PARAM_INT, &kz_max_payload},
 	{"amqp_consumer_prefetch", PARAM_INT, &kz_consumer_prefetch},
+	{"amqp_publish_persistent", PARAM_INT, &kz_publish_persistent},
 	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
 	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
 	{0, 0, 0}
@@ -156,6 +161,30 @@ int kz_connect_timeout_ms(void)
 		return 2000;
 	return (kz_connect_timeout_sec > 0 ? kz_connect_timeout_sec * 1000 : 0)
 		   + (kz_connect_timeout_micro > 0 ? kz_connect_timeout_micro / 1000 : 0);
+}
+
+/* amqps_* files: refused at startup when unreadable, not at every connect attempt */
+static int kz_tls_files_check(void)
+{
+	str *files[] = {&kz_amqps_ca_cert, &kz_amqps_cert, &kz_amqps_key};
+	const char *names[] = {"amqps_ca_cert", "amqps_cert", "amqps_key"};
+	char path[1024];
+	int i;
+
+	for(i = 0; i < 3; i++) {
+		if(files[i]->s == NULL || files[i]->len == 0)
+			continue;
+		snprintf(path, sizeof(path), "%.*s", files[i]->len, files[i]->s);
+		if(access(path, R_OK) != 0) {
+			LM_ERR("%s: cannot read '%s': %s\n", names[i], path, strerror(errno));
+			return -1;
+		}
+	}
+	if((kz_amqps_cert.len > 0) != (kz_amqps_key.len > 0)) {
+		LM_ERR("amqps_cert and amqps_key go together (a client certificate and its key)\n");
+		return -1;
+	}
+	return 0;
 }
 
 int kz_params_check(void)
@@ -184,6 +213,8 @@ int kz_params_check(void)
 			   " consumer workers run event routes and async query replies\n");
 		return -1;
 	}
+	if(kz_tls_files_check() < 0)
+		return -1;
 	if(kz_broker_count == 0)
 		LM_WARN("no amqp_connection configured: every kazoo_publish will fail\n");
 	return 0;

@@ -39,6 +39,12 @@ extern int kz_consumer_prefetch;
 extern str kz_consumer_event_key;
 extern str kz_consumer_event_subkey;
 extern str kz_event_callback;
+extern str kz_amqps_ca_cert;
+extern str kz_amqps_cert;
+extern str kz_amqps_key;
+extern int kz_amqps_verify_peer;
+extern int kz_amqps_verify_hostname;
+extern int kz_publish_persistent;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

@@ -9,6 +9,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -50,6 +51,8 @@ type Options struct {
 	// failed (open=false, reason says why). It must not block: consumers start their own
 	// goroutines from it.
 	OnChange func(c *Conn, open bool, conn *amqp.Connection, reason string)
+	TLS        *tls.Config // amqps:// connections
+	Persistent bool        // publish with delivery mode 2
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -211,11 +214,15 @@ func (c *Conn) changed(open bool, conn *amqp.Connection, reason string) {
 func (c *Conn) dial() (*amqp.Connection, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(c.opt.ConnectionName)
-	return amqp.DialConfig(c.Broker.URL, amqp.Config{
+	cfg := amqp.Config{
 		Heartbeat:  c.opt.Heartbeat,
 		Dial:       dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout),
 		Properties: props,
-	})
+	}
+	if c.opt.TLS != nil {
+		cfg.TLSClientConfig = c.opt.TLS.Clone() // amqp091 sets ServerName per broker
+	}
+	return amqp.DialConfig(c.Broker.URL, cfg)
 }
 
 // serve waits until conn dies or the module stops; returns why.

@@ -20,6 +20,13 @@ type Message struct {
 
 var errNoConnection = errors.New("not connected")
 
+func (c *Conn) deliveryMode() uint8 {
+	if c.opt.Persistent {
+		return amqp.Persistent
+	}
+	return amqp.Transient
+}
+
 // channel returns the publishing channel, opening one on the current connection when there
 // is none or the broker closed the last one. Callers hold c.pubMu.
 func (c *Conn) channel() (*pubChannel, error) {
@@ -50,7 +57,8 @@ func (c *Conn) send(m Message, mandatory bool, msgID string) (*pubChannel, *amqp
 	var dc *amqp.DeferredConfirmation
 	if err == nil {
 		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, mandatory, false,
-			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID})
+			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID,
+				DeliveryMode: c.deliveryMode()})
 	}
 	c.pubMu.Unlock()
 	if errors.Is(err, errNoConnection) || errors.Is(err, amqp.ErrClosed) {

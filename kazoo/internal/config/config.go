@@ -33,6 +33,15 @@ type Config struct {
 	ConsumerWorkers       int            // amqp_consumer_workers: processes that consume and run event routes
 	ConsumerPrefetch      int            // amqp_consumer_prefetch: unacknowledged deliveries per subscription and broker
 	ControlFDs            []int          // write end of each consumer worker's control socket, worker 1 first
+
+	TLS               TLS  // amqps_*
+	PublishPersistent bool // amqp_publish_persistent: delivery mode 2
+}
+
+// TLS is what amqps:// connections use (the C module's amqps_* parameters).
+type TLS struct {
+	CAFile, CertFile, KeyFile  string // empty: the system's CAs, no client certificate
+	VerifyPeer, VerifyHostname bool
 }
 
 // Node is the Kazoo "Node" value for this Kamailio.
@@ -54,6 +63,7 @@ func Parse(blob []byte) (*Config, error) {
 		EventRoutes:      map[string]int{},
 		ConsumerWorkers:  1,
 		ConsumerPrefetch: 64,
+		TLS:              TLS{VerifyPeer: true, VerifyHostname: true},
 	}
 	for len(blob) > 0 {
 		k, rest, ok := bytes.Cut(blob, []byte{0})
@@ -131,6 +141,18 @@ func (c *Config) set(key, value string) error {
 		c.ConsumerWorkers, err = strconv.Atoi(value)
 	case "amqp_consumer_prefetch":
 		c.ConsumerPrefetch, err = strconv.Atoi(value)
+	case "amqps_ca_cert":
+		c.TLS.CAFile = value
+	case "amqps_cert":
+		c.TLS.CertFile = value
+	case "amqps_key":
+		c.TLS.KeyFile = value
+	case "amqps_verify_peer":
+		c.TLS.VerifyPeer = value != "0"
+	case "amqps_verify_hostname":
+		c.TLS.VerifyHostname = value != "0"
+	case "amqp_publish_persistent":
+		c.PublishPersistent = value != "0"
 	case "consumer_control_fd":
 		var fd int
 		if fd, err = strconv.Atoi(value); err == nil {

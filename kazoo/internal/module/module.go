@@ -5,6 +5,8 @@ package module
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,14 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	}
 	m := &Module{Cfg: cfg, Log: log}
 	opt.OnChange = m.connChanged
+	opt.Persistent = cfg.PublishPersistent
+	tc, err := broker.TLSConfig(cfg.TLS)
+	if err != nil {
+		// refuse every server rather than fall back to other CAs than the ones configured
+		log.Errorf("amqps connections will fail: %v", err)
+		tc = &tls.Config{RootCAs: x509.NewCertPool()}
+	}
+	opt.TLS = tc
 	m.Pool = broker.NewPool(cfg.Brokers, opt, log)
 	return m
 }
