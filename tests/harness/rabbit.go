@@ -41,6 +41,8 @@ type Rabbit struct {
 	node     string
 	port     int
 	distPort int
+	tlsPort  int       // 0: no TLS listener
+	tls      *TLSFiles // the TLS listener's files (nil: none)
 	dir      string
 	env      []string
 	// the watchdog also removes dir (SharedRabbit's dir is not a t.TempDir())
@@ -58,9 +60,41 @@ type Rabbit struct {
 // accepts AMQP connections. t.Cleanup stops it.
 func StartRabbit(t testing.TB) *Rabbit {
 	t.Helper()
-	r, err := newRabbit(t.TempDir())
+	r, err := newRabbit(t.TempDir(), nil)
 	if err != nil {
 		t.Fatalf("harness: StartRabbit: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.shutdown(); err != nil {
+			t.Errorf("harness: stopping rabbit %s: %v", r.node, err)
+		}
+	})
+	r.Start(t)
+	return r
+}
+
+// TLSFiles configures the TLS listener of StartRabbitTLS. The files are PEM.
+type TLSFiles struct {
+	CA   string // CAs the node sends with its chain and trusts for client certificates
+	Cert string // the node's server certificate
+	Key  string // its private key (unencrypted)
+	// VerifyClient: the node requires a client certificate signed by CA
+	// (ssl_options.verify = verify_peer, fail_if_no_peer_cert = true); otherwise
+	// it asks for none (verify_none).
+	VerifyClient bool
+}
+
+// StartRabbitTLS is StartRabbit with a TLS (amqps) listener on a port of its
+// own besides the plain one (TLSURL, TLSPort). The node is ready once both
+// listeners accept connections.
+func StartRabbitTLS(t testing.TB, f TLSFiles) *Rabbit {
+	t.Helper()
+	if f.CA == "" || f.Cert == "" || f.Key == "" {
+		t.Fatalf("harness: StartRabbitTLS: CA, Cert and Key are all needed")
+	}
+	r, err := newRabbit(t.TempDir(), &f)
+	if err != nil {
+		t.Fatalf("harness: StartRabbitTLS: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := r.shutdown(); err != nil {
@@ -93,7 +127,7 @@ func SharedRabbit(t testing.TB) *Rabbit {
 		if err != nil {
 			t.Fatalf("harness: SharedRabbit: %v", err)
 		}
-		r, err := newRabbit(dir)
+		r, err := newRabbit(dir, nil)
 		if err == nil {
 			r.removeOnDeath = true
 			var d time.Duration
@@ -131,10 +165,25 @@ func StopShared() {
 	}
 }
 
-func newRabbit(dir string) (*Rabbit, error) {
+// newRabbit prepares a node in dir; tlsf adds a TLS listener.
+func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
+	}
+	tlsPort := 0
+	if tlsf != nil {
+		if tlsPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		for _, f := range []string{tlsf.CA, tlsf.Cert, tlsf.Key} {
+			if strings.ContainsAny(f, " \t\n\"'#") {
+				return nil, fmt.Errorf("TLS file path %q: rabbitmq.conf cannot hold it as is", f)
+			}
+			if _, err := os.Stat(f); err != nil {
+				return nil, err
+			}
+		}
 	}
 	distPort, err := freePort()
 	if err != nil {
@@ -146,6 +195,8 @@ func newRabbit(dir string) (*Rabbit, error) {
 		node:     "kztest-" + hex.EncodeToString(rnd[:]) + "@localhost",
 		port:     port,
 		distPort: distPort,
+		tlsPort:  tlsPort,
+		tls:      tlsf,
 		dir:      dir,
 	}
 	home := filepath.Join(dir, "home")
@@ -157,6 +208,21 @@ func newRabbit(dir string) (*Rabbit, error) {
 	var ck [16]byte
 	_, _ = rand.Read(ck[:])
 	cookie := strings.ToUpper(hex.EncodeToString(ck[:]))
+	tlsConf := ""
+	if tlsf != nil {
+		verify, failNoCert := "verify_none", "false"
+		if tlsf.VerifyClient {
+			verify, failNoCert = "verify_peer", "true"
+		}
+		tlsConf = fmt.Sprintf(
+			"listeners.ssl.1 = 127.0.0.1:%d\n"+
+				"ssl_options.cacertfile = %s\n"+
+				"ssl_options.certfile = %s\n"+
+				"ssl_options.keyfile = %s\n"+
+				"ssl_options.verify = %s\n"+
+				"ssl_options.fail_if_no_peer_cert = %s\n",
+			tlsPort, tlsf.CA, tlsf.Cert, tlsf.Key, verify, failNoCert)
+	}
 	files := map[string]string{
 		filepath.Join(home, ".erlang.cookie"): cookie,
 		// Own (empty) rabbitmq-env.conf: /etc/rabbitmq/rabbitmq-env.conf sets
@@ -166,7 +232,7 @@ func newRabbit(dir string) (*Rabbit, error) {
 			"listeners.tcp.1 = 127.0.0.1:%d\n"+
 				"loopback_users.guest = true\n"+ // guest allowed, from loopback only (the default)
 				"disk_free_limit.absolute = 1MB\n"+ // no disk alarm on a crowded /tmp
-				"log.file.level = info\n", port),
+				"log.file.level = info\n"+tlsConf, port),
 		filepath.Join(dir, "enabled_plugins"): "[].\n", // no management plugin, no port 15672
 	}
 	for p, c := range files {
@@ -233,6 +299,17 @@ func rabbitEnv(set map[string]string) []string {
 // URL is amqp://guest:guest@127.0.0.1:<port>/.
 func (r *Rabbit) URL() string { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.port) }
 
+// TLSURL is amqps://guest:guest@127.0.0.1:<TLS port>/ ("" without a TLS listener).
+func (r *Rabbit) TLSURL() string {
+	if r.tlsPort == 0 {
+		return ""
+	}
+	return fmt.Sprintf("amqps://guest:guest@127.0.0.1:%d/", r.tlsPort)
+}
+
+// TLSPort is the port of the TLS listener (0: none).
+func (r *Rabbit) TLSPort() int { return r.tlsPort }
+
 // Port is the AMQP port.
 func (r *Rabbit) Port() int { return r.port }
 
@@ -280,7 +357,11 @@ func (r *Rabbit) Start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("harness: starting rabbit %s: %v", r.node, err)
 	}
-	t.Logf("harness: rabbit %s (pid %d) on port %d started in %v", r.node, r.PID(), r.port, d.Round(time.Millisecond))
+	tlsNote := ""
+	if r.tlsPort != 0 {
+		tlsNote = fmt.Sprintf(" (TLS port %d)", r.tlsPort)
+	}
+	t.Logf("harness: rabbit %s (pid %d) on port %d%s started in %v", r.node, r.PID(), r.port, tlsNote, d.Round(time.Millisecond))
 }
 
 func (r *Rabbit) start() (time.Duration, error) {
@@ -345,10 +426,18 @@ func (r *Rabbit) start() (time.Duration, error) {
 		}
 		// The pid file is written early in the boot, the AMQP listener is
 		// started last: both must be there (the pid file also guarantees the
-		// answering listener is not somebody else's).
+		// answering listener is not somebody else's). The TLS listener, if
+		// any, must accept TCP connections too.
 		if pid := readPidFile(pidFile); pid > 0 {
 			if c, err := amqp.DialConfig(r.URL(), amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)}); err == nil {
 				c.Close()
+				if r.tlsPort != 0 && !portOpen(r.tlsPort) {
+					if time.Now().After(deadline) {
+						return fail("TLS listener not open on port %d within %v", r.tlsPort, rabbitStartTimeout)
+					}
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
 				if pid != r.pid {
 					// Not expected with the detached=1 exec chain; trust the
 					// pid file, which the beam itself wrote.
@@ -423,6 +512,9 @@ func (r *Rabbit) stop(sig syscall.Signal) error {
 	}
 	if !waitUntil(5*time.Second, func() bool { return !portOpen(r.port) }) {
 		errs = append(errs, fmt.Errorf("port %d still open after the node exited", r.port))
+	}
+	if r.tlsPort != 0 && !waitUntil(5*time.Second, func() bool { return !portOpen(r.tlsPort) }) {
+		errs = append(errs, fmt.Errorf("TLS port %d still open after the node exited", r.tlsPort))
 	}
 	r.reapLocked()
 	return errors.Join(errs...)

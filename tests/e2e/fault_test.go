@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+// faultCfg publishes (user "pub", persistent, with the sequence number of X-Seq) or queries
+// (user "query") and reports the return code and the time the call took inside Kamailio.
+const faultCfg = `#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+disable_tcp=yes
+disable_sctp=yes
+auto_aliases=no
+listen=udp:127.0.0.1:{{.SipPort}}
+mpath="{{.MPath}}"
+loadmodule "ctl.so"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
+loadmodule "{{.Module}}"
+modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
+modparam("kazoo", "node_hostname", "e2e.fault")
+modparam("kazoo", "pua_mode", 0)
+modparam("kazoo", "amqp_consumer_workers", 1)
+modparam("kazoo", "amqp_publish_persistent", 1)
+{{range .Extra.URLs}}modparam("kazoo", "amqp_connection", "{{.}}")
+{{end}}
+request_route {
+	if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
+	$var(s0) = $TV(sn);
+	$var(u0) = $TV(un);
+	if ($rU == "pub") {
+		$var(rc) = kazoo_publish("kz_fault", "fault.pub", "{\"Event-Category\": \"fault\", \"Event-Name\": \"pub\", \"Seq\": $hdr(X-Seq)}");
+	} else {
+		$var(rc) = kazoo_query("kz_fault_query", "fault.q", '{"Event-Category": "fault", "Event-Name": "query"}');
+	}
+	$var(us) = ($TV(sn) - $var(s0)) * 1000000 + ($TV(un) - $var(u0));
+	append_to_reply("X-Rc: $var(rc)\r\nX-Us: $var(us)\r\nX-Broker: $(kzR{kz.json,AMQP-Broker-Zone})\r\n");
+	sl_send_reply("200", "OK");
+	exit;
+}
+`
+
+// faultTopology declares, on a (re)started broker, the durable exchange and queue the
+// published messages go to: they survive kill -9 when persistent and confirmed.
+func faultTopology(r *harness.Rabbit) error {
+	conn, err := amqp.DialConfig(r.URL(), amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	if err := ch.ExchangeDeclare("kz_fault", "topic", true, false, false, false, nil); err != nil {
+		return err
+	}
+	if _, err := ch.QueueDeclare("kz-fault-published", true, false, false, false, nil); err != nil {
+		return err
+	}
+	return ch.QueueBind("kz-fault-published", "fault.#", "kz_fault", false, nil)
+}
+
+// faultResponder answers queries on exchange kz_fault_query, reconnecting by itself after
+// each broker restart (quickly: its delay would count as the module's recovery time).
+func faultResponder(ctx context.Context, url string) {
+	for ctx.Err() == nil {
+		conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(time.Second)})
+		if err != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		func() {
+			defer conn.Close()
+			ch, err := conn.Channel()
+			if err != nil {
+				return
+			}
+			if ch.ExchangeDeclare("kz_fault_query", "topic", false, false, false, false, nil) != nil {
+				return
+			}
+			q, err := ch.QueueDeclare("", false, true, true, false, nil)
+			if err != nil || ch.QueueBind(q.Name, "fault.#", "kz_fault_query", false, nil) != nil {
+				return
+			}
+			deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+			if err != nil {
+				return
+			}
+			closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-closed:
+					return
+				case d, ok := <-deliveries:
+					if !ok {
+						return
+					}
+					var req map[string]any
+					_ = json.Unmarshal(d.Body, &req)
+					sid, _ := req["Server-ID"].(string)
+					body, _ := json.Marshal(map[string]any{"Event-Category": "fault", "Event-Name": "answer", "Msg-ID": req["Msg-ID"]})
+					_ = ch.PublishWithContext(ctx, "targeted", sid, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
+				}
+			}
+		}()
+	}
+}
+
+type faultCall struct {
+	rc      string
+	inRoute time.Duration
+	at      time.Time
+}
+
+func faultRequest(port int, user string, seq int) (faultCall, error) {
+	h := map[string]string{}
+	if user == "pub" {
+		h["X-Seq"] = strconv.Itoa(seq)
+	}
+	rep, err := harness.TrySipRequest(port, "MESSAGE", user, h, "", 5*time.Second)
+	if err != nil {
+		return faultCall{}, err
+	}
+	us, _ := strconv.Atoi(rep["x-us"])
+	return faultCall{rc: rep["x-rc"], inRoute: time.Duration(us) * time.Microsecond, at: time.Now()}, nil
+}
+
+// kill -9 of the broker, 20 times, under publish and query load: Kamailio stays up and
+// answers SIP throughout, calls during the outage fail at once, service is back within a
+// second of the broker accepting connections, and no confirmed (persistent) publish is lost.
+func TestBrokerKill20Cycles(t *testing.T) {
+	cycles := 20
+	if s := os.Getenv("FAULT_CYCLES"); s != "" {
+		cycles, _ = strconv.Atoi(s)
+	}
+	r := harness.StartRabbit(t)
+	if err := faultTopology(r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go faultResponder(ctx, r.URL())
+	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URLs": []string{r.URL()}}})
+	port := k.SipPort()
+
+	var (
+		mu        sync.Mutex
+		confirmed = map[int]bool{}
+		calls     []faultCall // every query and publish, in order of completion
+		seq       atomic.Int64
+		sipErrors atomic.Int64
+		wg        sync.WaitGroup
+	)
+	load := func(user string) {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			n := int(seq.Add(1))
+			c, err := faultRequest(port, user, n)
+			if err != nil {
+				sipErrors.Add(1)
+				continue
+			}
+			mu.Lock()
+			calls = append(calls, c)
+			if user == "pub" && c.rc == "1" {
+				confirmed[n] = true
+			}
+			mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wg.Add(4)
+	go load("pub")
+	go load("pub")
+	go load("query")
+	go load("query")
+
+	// since returns the calls completed after t0
+	since := func(t0 time.Time) []faultCall {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []faultCall
+		for _, c := range calls {
+			if c.at.After(t0) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	var recoveries []time.Duration
+	var slowFails int
+	for cycle := 1; cycle <= cycles; cycle++ {
+		time.Sleep(500 * time.Millisecond)
+		r.Kill(t)
+		killed := time.Now()
+		time.Sleep(700 * time.Millisecond)
+		// once every process saw the connection die (a few ms), calls fail at once
+		for _, c := range since(killed.Add(200 * time.Millisecond)) {
+			if c.rc != "-1" {
+				t.Errorf("cycle %d: a call succeeded while the broker was dead: %+v", cycle, c)
+			}
+			if c.inRoute > 10*time.Millisecond {
+				slowFails++
+			}
+		}
+		if rep, err := harness.TrySipRequest(port, "OPTIONS", "ping", nil, "", 2*time.Second); err != nil || rep[":code"] != "200" {
+			t.Errorf("cycle %d: OPTIONS not answered during the outage: %v %v", cycle, rep, err)
+		}
+		r.Start(t)
+		up := time.Now()
+		if err := faultTopology(r); err != nil {
+			t.Fatalf("cycle %d: %v", cycle, err)
+		}
+		// back: 8 publishes and 8 queries in a row succeed (both SIP workers answer them)
+		back := time.Duration(-1)
+		for time.Since(up) < 10*time.Second {
+			ok := 0
+			for _, c := range since(up) {
+				if c.rc == "1" {
+					ok++
+					if ok == 16 {
+						back = c.at.Sub(up)
+						break
+					}
+				} else {
+					ok = 0
+				}
+			}
+			if back >= 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if back < 0 {
+			t.Fatalf("cycle %d: service not back 10 s after the broker accepted connections\n%s", cycle, k.Log())
+		}
+		recoveries = append(recoveries, back)
+		if !k.Alive() {
+			t.Fatalf("cycle %d: Kamailio died", cycle)
+		}
+	}
+	cancel()
+	wg.Wait()
+
+	// every confirmed publish is in the durable queue
+	conn := r.Dial(t)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("kz-fault-published", "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[int]bool{}
+	for done := false; !done; {
+		select {
+		case d := <-deliveries:
+			var m struct{ Seq int }
+			if json.Unmarshal(d.Body, &m) == nil {
+				found[m.Seq] = true
+			}
+		case <-time.After(2 * time.Second):
+			done = true
+		}
+	}
+	lost := 0
+	for n := range confirmed {
+		if !found[n] {
+			lost++
+		}
+	}
+	worst := time.Duration(0)
+	for _, d := range recoveries {
+		worst = max(worst, d)
+	}
+	total := len(calls)
+	t.Logf("%d kill -9 cycles: %d calls, %d confirmed publishes, %d lost, %d SIP timeouts; recovery after the broker accepted connections: %v (worst %v); failed calls over 10 ms in the route: %d",
+		cycles, total, len(confirmed), lost, sipErrors.Load(), recoveries, worst, slowFails)
+	if lost > 0 {
+		t.Errorf("%d confirmed publishes lost", lost)
+	}
+	if worst > time.Second {
+		t.Errorf("service came back after %v (worst cycle), want within 1 s", worst)
+	}
+	if slowFails > 0 {
+		t.Errorf("%d calls during outages took over 10 ms to fail", slowFails)
+	}
+	if sipErrors.Load() > 0 {
+		t.Errorf("%d SIP requests went unanswered", sipErrors.Load())
+	}
+	if len(confirmed) == 0 {
+		t.Error("nothing was published")
+	}
+}
