@@ -49,7 +49,7 @@ request_route {
 		$var(rc) = kazoo_query("kz_fault_query", "fault.q", '{"Event-Category": "fault", "Event-Name": "query"}');
 	}
 	$var(us) = ($TV(sn) - $var(s0)) * 1000000 + ($TV(un) - $var(u0));
-	append_to_reply("X-Rc: $var(rc)\r\nX-Us: $var(us)\r\nX-Broker: $(kzR{kz.json,AMQP-Broker-Zone})\r\n");
+	append_to_reply("X-Rc: $var(rc)\r\nX-Us: $var(us)\r\nX-Broker: $(kzR{kz.json,Broker})\r\n");
 	sl_send_reply("200", "OK");
 	exit;
 }
@@ -78,7 +78,7 @@ func faultTopology(r *harness.Rabbit) error {
 
 // faultResponder answers queries on exchange kz_fault_query, reconnecting by itself after
 // each broker restart (quickly: its delay would count as the module's recovery time).
-func faultResponder(ctx context.Context, url string) {
+func faultResponder(ctx context.Context, url, name string) {
 	for ctx.Err() == nil {
 		conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(time.Second)})
 		if err != nil {
@@ -116,7 +116,7 @@ func faultResponder(ctx context.Context, url string) {
 					var req map[string]any
 					_ = json.Unmarshal(d.Body, &req)
 					sid, _ := req["Server-ID"].(string)
-					body, _ := json.Marshal(map[string]any{"Event-Category": "fault", "Event-Name": "answer", "Msg-ID": req["Msg-ID"]})
+					body, _ := json.Marshal(map[string]any{"Event-Category": "fault", "Event-Name": "answer", "Msg-ID": req["Msg-ID"], "Broker": name})
 					_ = ch.PublishWithContext(ctx, "targeted", sid, false, false, amqp.Publishing{ContentType: "application/json", Body: body})
 				}
 			}
@@ -126,6 +126,7 @@ func faultResponder(ctx context.Context, url string) {
 
 type faultCall struct {
 	rc      string
+	broker  string // which broker's responder answered a query
 	inRoute time.Duration
 	at      time.Time
 }
@@ -140,7 +141,7 @@ func faultRequest(port int, user string, seq int) (faultCall, error) {
 		return faultCall{}, err
 	}
 	us, _ := strconv.Atoi(rep["x-us"])
-	return faultCall{rc: rep["x-rc"], inRoute: time.Duration(us) * time.Microsecond, at: time.Now()}, nil
+	return faultCall{rc: rep["x-rc"], broker: rep["x-broker"], inRoute: time.Duration(us) * time.Microsecond, at: time.Now()}, nil
 }
 
 // kill -9 of the broker, 20 times, under publish and query load: Kamailio stays up and
@@ -157,7 +158,7 @@ func TestBrokerKill20Cycles(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go faultResponder(ctx, r.URL())
+	go faultResponder(ctx, r.URL(), "only")
 	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URLs": []string{r.URL()}}})
 	port := k.SipPort()
@@ -310,5 +311,70 @@ func TestBrokerKill20Cycles(t *testing.T) {
 	}
 	if len(confirmed) == 0 {
 		t.Error("nothing was published")
+	}
+}
+
+// Two brokers in the primary zone: requests go to the first one declared; when it stops
+// they move to the second at once, and back to the first when it returns.
+func TestFailoverTwoBrokers(t *testing.T) {
+	r1, r2 := harness.StartRabbit(t), harness.StartRabbit(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go faultResponder(ctx, r1.URL(), "first")
+	go faultResponder(ctx, r2.URL(), "second")
+	for _, r := range []*harness.Rabbit{r1, r2} {
+		if err := faultTopology(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URLs": []string{r1.URL(), r2.URL()}}})
+	// answeredBy waits until 10 queries in a row are answered through broker name
+	answeredBy := func(name string, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for ok := 0; ok < 10; {
+			c, err := faultRequest(k.SipPort(), "query", 0)
+			if err == nil && c.rc == "1" && c.broker == name {
+				ok++
+				continue
+			}
+			ok = 0
+			if time.Since(start) > within {
+				t.Fatalf("queries not answered through the %s broker after %v (last: %+v %v)\n%s", name, within, c, err, k.Log())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	answeredBy("first", 10*time.Second)
+	if c, err := faultRequest(k.SipPort(), "pub", 1); err != nil || c.rc != "1" {
+		t.Fatalf("publish: %+v %v", c, err)
+	}
+
+	r1.Stop(t)
+	t.Logf("first broker stopped: queries through the second after %v", answeredBy("second", 5*time.Second))
+	for i := 2; i < 12; i++ {
+		if c, err := faultRequest(k.SipPort(), "pub", i); err != nil || c.rc != "1" {
+			t.Fatalf("publish %d while the first broker is down: %+v %v", i, c, err)
+		}
+	}
+	r1.Start(t)
+	if err := faultTopology(r1); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first broker back: queries through it again after %v", answeredBy("first", 5*time.Second))
+	if c, err := faultRequest(k.SipPort(), "pub", 12); err != nil || c.rc != "1" {
+		t.Fatalf("publish after failback: %+v %v", c, err)
+	}
+	// the publishes made while the first broker was down are on the second one
+	conn := r2.Dial(t)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclarePassive("kz-fault-published", true, false, false, false, nil)
+	if err != nil || q.Messages != 10 {
+		t.Errorf("second broker holds %d publishes (%v), want the 10 made during the outage", q.Messages, err)
 	}
 }
