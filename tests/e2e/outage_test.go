@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +75,55 @@ func TestBrokerStopAndRestart(t *testing.T) {
 	t.Logf("every worker queries and publishes again %v after the broker accepted connections", time.Since(back).Round(10*time.Millisecond))
 	if _, ok := q.Next(t, 5*time.Second); !ok {
 		t.Fatal("the publish after the outage did not arrive")
+	}
+}
+
+// A memory alarm makes the broker block publishing connections (connection.blocked):
+// publishes fail at once with a reason instead of each waiting out its timeout, SIP is
+// answered, and publishing resumes when the alarm clears.
+func TestBrokerBlocksPublishing(t *testing.T) {
+	r := harness.StartRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "blocked.#")
+	k := startPublisher(t, r, nil)
+	if rc := publish(t, k, "kazoo_e2e", "blocked.before", "", `{"a":1}`); rc != "1" {
+		t.Fatalf("publish before the alarm: %s", rc)
+	}
+	r.Ctl(t, "set_vm_memory_high_watermark", "0.00001")
+	defer r.CtlErr("set_vm_memory_high_watermark", "0.4")
+	// the first publish after the alarm may wait for its confirm (bounded by
+	// amqp_publish_timeout); once the broker said "blocked", publishes fail at once
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		start := time.Now()
+		rc := publish(t, k, "kazoo_e2e", "blocked.during", "", `{"a":2}`)
+		if rc == "-1" && time.Since(start) < 100*time.Millisecond && strings.Contains(k.Log(), "blocks publishing") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("publishes do not fail fast during the alarm (last rc %s)\n%s", rc, k.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if rep := sipRequest(t, k.SipPort(), "OPTIONS", "ping", nil, ""); rep.Code != 200 {
+		t.Fatalf("OPTIONS got %d during the alarm", rep.Code)
+	}
+	r.Ctl(t, "set_vm_memory_high_watermark", "0.4")
+	deadline = time.Now().Add(15 * time.Second)
+	for publish(t, k, "kazoo_e2e", "blocked.after", "", `{"a":3}`) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("publishing did not resume after the alarm\n%s", k.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	got := map[string]bool{}
+	for {
+		d, ok := q.Next(t, 2*time.Second)
+		if !ok {
+			break
+		}
+		got[d.RoutingKey] = true
+	}
+	if !got["blocked.before"] || !got["blocked.after"] {
+		t.Errorf("delivered: %v", got)
 	}
 }

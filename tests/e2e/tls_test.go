@@ -317,6 +317,24 @@ func TestTLSServerCertificate(t *testing.T) {
 		k := startTLSPublisher(t, r, r.TLSURL(), tlsParams("", "", "", -1, -1))
 		expectPublishFails(t, k, r.TLSURL(), q, "tls.system_ca", "unknown authority")
 	})
+	// Readable files that are not what they should be are not refused at startup (only
+	// unreadable ones are): the connections fail, and the log names the parameter.
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, params, want string }{
+		{"CA file without PEM", tlsParams(garbage, "", "", 1, 1), "amqps_ca_cert " + garbage + ": no PEM certificate in it"},
+		{"key of another certificate", tlsParams(p.CA, p.Client, p.ServerKey, 1, 1), "amqps_cert / amqps_key: tls: private key does not match public key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := startTLSPublisher(t, r, r.TLSURL(), c.params)
+			expectPublishFails(t, k, r.TLSURL(), q, "tls.invalid_file", "") // any reason
+			if !k.WaitLog(t, c.want, 5*time.Second) {
+				t.Fatalf("log lacks %q\n%s", c.want, k.Log())
+			}
+		})
+	}
 	t.Run("refused password is masked", func(t *testing.T) {
 		const pw = "Zq7-tls-Secret-w8"
 		url := strings.Replace(r.TLSURL(), "guest:guest@", "guest:"+pw+"@", 1)

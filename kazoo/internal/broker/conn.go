@@ -62,6 +62,7 @@ type Conn struct {
 	log    *klog.Logger
 
 	errors    atomic.Int64 // failed connects and losses since start
+	blocked   atomic.Pointer[string] // the broker's reason while it blocks the connection
 	state     atomic.Int32
 	since     atomic.Int64  // unix nanos of the last state change
 	firstDone chan struct{} // closed when the first connect attempt ended, either way
@@ -228,17 +229,40 @@ func (c *Conn) dial() (*amqp.Connection, error) {
 }
 
 // serve waits until conn dies or the module stops; returns why.
+// It also follows connection.blocked: while the broker blocks this connection (a memory or
+// disk alarm), requests go to another open broker or fail at once instead of each waiting
+// out its timeout.
 func (c *Conn) serve(conn *amqp.Connection) string {
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	select {
-	case <-c.stop:
-		return "module stopping"
-	case e := <-connClosed:
-		if e == nil {
-			return "connection closed"
+	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	defer c.blocked.Store(nil)
+	for {
+		select {
+		case <-c.stop:
+			return "module stopping"
+		case b := <-blocked:
+			if b.Active {
+				reason := b.Reason
+				c.blocked.Store(&reason)
+				c.log.Errorf("AMQP broker %s blocked this connection (%s): requests go elsewhere or fail until it unblocks", c.Broker.Masked(), b.Reason)
+			} else if c.blocked.Swap(nil) != nil {
+				c.log.Infof("AMQP broker %s unblocked this connection", c.Broker.Masked())
+			}
+		case e := <-connClosed:
+			if e == nil {
+				return "connection closed"
+			}
+			return e.Error()
 		}
-		return e.Error()
 	}
+}
+
+// Blocked returns the broker's reason while it blocks this connection (connection.blocked).
+func (c *Conn) Blocked() (string, bool) {
+	if r := c.blocked.Load(); r != nil {
+		return *r, true
+	}
+	return "", false
 }
 
 // openPubChannel opens a confirm-mode channel. Publish opens one when there is none or the

@@ -34,10 +34,11 @@ func (p *Pool) Close() {
 	}
 }
 
-// pick returns the first open primary-zone connection; when none is open but one is still
-// in its very first attempt (the process just started), it waits for that attempt, so the
-// first requests after a start are not failed for nothing.
-func (p *Pool) pick(deadline time.Time) *Conn {
+// pick returns the first open primary-zone connection that the broker does not block; when
+// none is open but one is still in its very first attempt (the process just started), it
+// waits for that attempt, so the first requests after a start are not failed for nothing.
+// blocked is the first open but blocked connection, for the error message.
+func (p *Pool) pick(deadline time.Time) (c, blocked *Conn) {
 	for {
 		var pending *Conn
 		for _, c := range p.conns {
@@ -46,7 +47,13 @@ func (p *Pool) pick(deadline time.Time) *Conn {
 			}
 			switch st, _ := c.State(); st {
 			case Open:
-				return c
+				if _, isBlocked := c.Blocked(); isBlocked {
+					if blocked == nil {
+						blocked = c
+					}
+					continue
+				}
+				return c, nil
 			case Connecting:
 				if pending == nil {
 					pending = c
@@ -54,14 +61,14 @@ func (p *Pool) pick(deadline time.Time) *Conn {
 			}
 		}
 		if pending == nil {
-			return nil
+			return nil, blocked
 		}
 		t := time.NewTimer(time.Until(deadline))
 		select {
 		case <-pending.firstDone:
 			t.Stop()
 		case <-t.C:
-			return nil
+			return nil, blocked
 		}
 	}
 }
@@ -72,7 +79,11 @@ func (p *Pool) Pick(deadline time.Time) (*Conn, error) {
 	if len(p.conns) == 0 {
 		return nil, status.Errorf(status.NoBroker, "no amqp_connection configured")
 	}
-	c := p.pick(deadline)
+	c, blocked := p.pick(deadline)
+	if c == nil && blocked != nil {
+		reason, _ := blocked.Blocked()
+		return nil, status.Errorf(status.NoBroker, "AMQP broker %s blocks publishing (%s)", blocked.Broker.Masked(), reason)
+	}
 	if c == nil {
 		return nil, status.Errorf(status.NoBroker, "no AMQP broker connected (%d configured)", len(p.conns))
 	}
