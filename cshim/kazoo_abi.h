@@ -29,7 +29,9 @@ typedef enum kz_status {
 	KZ_ERR_INTERNAL = -5,  /* a bug on our side (a recovered Go panic) */
 	KZ_ERR_NOT_RUNNING = -6, /* Go is not running in this process (shim-side only) */
 	KZ_ERR_CONFIG = -7,    /* the configuration handed to kzgo_init is unusable */
-	KZ_ERR_BUFFER = -8     /* the output buffer is too small: *len says how large it must be */
+	KZ_ERR_BUFFER = -8,    /* the output buffer is too small: *len says how large it must be */
+	KZ_ERR_SPOOL_FULL = -9, /* no broker, and this process's publish spool is full */
+	KZ_SPOOLED = 1          /* not an error: no broker now; the publish waits in the spool */
 } kz_status;
 
 /* what a JSON path found (kz.json, kazoo_json) */
@@ -82,6 +84,7 @@ enum kz_log_level {
 #define KZ_CFG_TLS_VERIFY_PEER "amqps_verify_peer"
 #define KZ_CFG_TLS_VERIFY_HOSTNAME "amqps_verify_hostname"
 #define KZ_CFG_PUBLISH_PERSISTENT "amqp_publish_persistent"
+#define KZ_CFG_SPOOL_MAX "amqp_spool_max" /* publishes kept per process while no broker; 0: none */
 #define KZ_CFG_CONTROL_FD "consumer_control_fd" /* repeats: worker 1, 2, ...: its control socket */
 
 /* Implemented in Go (kazoo/exports.go). */
@@ -100,7 +103,9 @@ int32_t kzgo_init(uint8_t *cfg, int64_t cfg_len, int32_t log_fd,
 /*
  * Publish payload (lenient JSON, normalised and completed by Go) to exchange with routing_key,
  * with headers "k1=v1;k2=v2" (may be empty), and wait for the broker's confirm.
- * Returns KZ_OK when the broker confirmed; otherwise err says why.
+ * Returns KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected and the
+ * message waits in this process's spool (amqp_spool_max), sent in order on reconnect;
+ * otherwise err says why.
  */
 int32_t kzgo_publish(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *routing_key, int64_t routing_key_len,

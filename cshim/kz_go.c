@@ -104,6 +104,7 @@ static int build_go_config(void)
 	rc |= kz_go_cfg_add_int(KZ_CFG_TLS_VERIFY_PEER, kz_amqps_verify_peer);
 	rc |= kz_go_cfg_add_int(KZ_CFG_TLS_VERIFY_HOSTNAME, kz_amqps_verify_hostname);
 	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_PERSISTENT, kz_publish_persistent);
+	rc |= kz_go_cfg_add_int(KZ_CFG_SPOOL_MAX, kz_spool_max);
 	return rc ? -1 : 0;
 }
 

@@ -67,7 +67,8 @@ str kz_amqps_cert = STR_NULL;
 str kz_amqps_key = STR_NULL;
 int kz_amqps_verify_peer = 1;
 int kz_amqps_verify_hostname = 1;
-int kz_publish_persistent = 0; /* ours: delivery mode 2 (the C module: transient) */
+int kz_publish_persistent = 0;
+int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */ /* ours: delivery mode 2 (the C module: transient) */
 static int kz_pua_lock_type = 1;
 str kz_event_callback = STR_NULL;
 
@@ -149,6 +150,7 @@ param_export_t kz_params[] = {
 	{"amqp_max_payload", PARAM_INT, &kz_max_payload},
 	{"amqp_consumer_prefetch", PARAM_INT, &kz_consumer_prefetch},
 	{"amqp_publish_persistent", PARAM_INT, &kz_publish_persistent},
+	{"amqp_spool_max", PARAM_INT, &kz_spool_max},
 	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
 	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
 	{0, 0, 0}

@@ -1,16 +1,37 @@
 /*
  * kz_publish.c - kazoo_publish(exchange, routing_key, payload [, amqp_headers]).
- * Returns 1 once the broker confirmed the message, -1 otherwise with one log line saying
- * why. Never 0: in Kamailio 0 ends the script, which the C module did silently whenever
+ * Returns 1 once the broker confirmed the message, 2 when no broker is connected and the
+ * message waits in this process's spool (amqp_spool_max > 0), -1 otherwise with one log
+ * line saying why. Never 0: in Kamailio 0 ends the script, which the C module did silently whenever
  * the broker was down.
  */
 #include "kz_build.h"
 #include <stdint.h>
 #include "core/dprint.h"
 #include "core/mod_fix.h"
+#include "core/counters.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
 #include "kz_publish.h"
+
+static stat_var *kz_stat_spooled = NULL;
+static stat_var *kz_stat_spool_overflow = NULL;
+
+/* kamcmd stats.get_statistics kazoo: */
+static stat_export_t kz_publish_stats[] = {
+	{"spooled", 0, &kz_stat_spooled},               /* kept while no broker (returned 2) */
+	{"spool_overflow", 0, &kz_stat_spool_overflow}, /* refused: spool full (returned -1) */
+	{0, 0, 0}
+};
+
+int kz_publish_mod_init(void)
+{
+	if(register_module_stats("kazoo", kz_publish_stats) != 0) {
+		LM_ERR("cannot register the kazoo statistics\n");
+		return -1;
+	}
+	return 0;
+}
 
 static int kz_publish(str *exchange, str *routing_key, str *payload, str *headers)
 {
@@ -23,6 +44,12 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_errbuf,
 			sizeof(kz_errbuf), &kz_errlen);
+	if(rc == KZ_SPOOLED) {
+		update_stat(kz_stat_spooled, 1);
+		return 2;
+	}
+	if(rc == KZ_ERR_SPOOL_FULL)
+		update_stat(kz_stat_spool_overflow, 1);
 	if(rc != KZ_OK) {
 		LM_ERR("kazoo_publish to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
 				exchange->len, exchange->s, routing_key->len, routing_key->s,

@@ -38,7 +38,8 @@ func init() {
 		{int(C.KZ_ERR_NO_BROKER), int(status.NoBroker)}, {int(C.KZ_ERR_TIMEOUT), int(status.Timeout)},
 		{int(C.KZ_ERR_REJECTED), int(status.Rejected)}, {int(C.KZ_ERR_INTERNAL), int(status.Internal)},
 		{int(C.KZ_ERR_NOT_RUNNING), int(status.NotRunning)}, {int(C.KZ_ERR_CONFIG), int(status.Config)},
-		{int(C.KZ_ERR_BUFFER), int(status.Buffer)},
+		{int(C.KZ_ERR_BUFFER), int(status.Buffer)}, {int(C.KZ_ERR_SPOOL_FULL), int(status.SpoolFull)},
+		{int(C.KZ_SPOOLED), int(status.Spooled)},
 	} {
 		if p[0] != p[1] {
 			panic(fmt.Sprintf("kazoo_abi.h and internal/status disagree: %d != %d", p[0], p[1]))

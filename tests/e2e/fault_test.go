@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"os"
 	"strconv"
 	"sync"
@@ -31,6 +33,7 @@ loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "pv.so"
 loadmodule "textops.so"
+loadmodule "kex.so"
 loadmodule "{{.Module}}"
 modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
 modparam("kazoo", "node_hostname", "e2e.fault")
@@ -38,13 +41,13 @@ modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_consumer_workers", 1)
 modparam("kazoo", "amqp_publish_persistent", 1)
 {{range .Extra.URLs}}modparam("kazoo", "amqp_connection", "{{.}}")
-{{end}}
+{{end}}{{.Extra.Params}}
 request_route {
 	if (is_method("OPTIONS")) { sl_send_reply("200", "OK"); exit; }
 	$var(s0) = $TV(sn);
 	$var(u0) = $TV(un);
 	if ($rU == "pub") {
-		$var(rc) = kazoo_publish("kz_fault", "fault.pub", "{\"Event-Category\": \"fault\", \"Event-Name\": \"pub\", \"Seq\": $hdr(X-Seq)}");
+		$var(rc) = kazoo_publish("kz_fault", "fault.pub", "{\"Event-Category\": \"fault\", \"Event-Name\": \"pub\", \"Seq\": $hdr(X-Seq), \"Pid\": $pp}");
 	} else {
 		$var(rc) = kazoo_query("kz_fault_query", "fault.q", '{"Event-Category": "fault", "Event-Name": "query"}');
 	}
@@ -160,7 +163,7 @@ func TestBrokerKill20Cycles(t *testing.T) {
 	defer cancel()
 	go faultResponder(ctx, r.URL(), "only")
 	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
-		Extra: map[string]any{"URLs": []string{r.URL()}}})
+		Extra: map[string]any{"URLs": []string{r.URL()}, "Params": ""}})
 	port := k.SipPort()
 
 	var (
@@ -328,7 +331,7 @@ func TestFailoverTwoBrokers(t *testing.T) {
 		}
 	}
 	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
-		Extra: map[string]any{"URLs": []string{r1.URL(), r2.URL()}}})
+		Extra: map[string]any{"URLs": []string{r1.URL(), r2.URL()}, "Params": ""}})
 	// answeredBy waits until 10 queries in a row are answered through broker name
 	answeredBy := func(name string, within time.Duration) time.Duration {
 		t.Helper()
@@ -377,4 +380,100 @@ func TestFailoverTwoBrokers(t *testing.T) {
 	if err != nil || q.Messages != 10 {
 		t.Errorf("second broker holds %d publishes (%v), want the 10 made during the outage", q.Messages, err)
 	}
+}
+
+// amqp_spool_max: while no broker is connected, each process keeps up to that many
+// publishes (kazoo_publish returns 2) and refuses more (-1, counted); on reconnect they are
+// sent in order, before anything published later.
+func TestPublishSpool(t *testing.T) {
+	r := harness.StartRabbit(t)
+	if err := faultTopology(r); err != nil {
+		t.Fatal(err)
+	}
+	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URLs": []string{r.URL()}, "Params": `modparam("kazoo", "amqp_spool_max", 3)`}})
+	rc := map[int]string{}
+	pub := func(seq int) string {
+		c, err := faultRequest(k.SipPort(), "pub", seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc[seq] = c.rc
+		return c.rc
+	}
+	if pub(1) != "1" {
+		t.Fatalf("publish before the outage: %s\n%s", rc[1], k.Log())
+	}
+	r.Stop(t)
+	time.Sleep(300 * time.Millisecond)
+	spooled, refused := 0, 0
+	for seq := 2; seq <= 11; seq++ {
+		switch pub(seq) {
+		case "2":
+			spooled++
+		case "-1":
+			refused++
+		default:
+			t.Fatalf("publish %d during the outage returned %s", seq, rc[seq])
+		}
+	}
+	// two SIP workers, each with a spool of 3
+	if spooled < 3 || spooled > 6 || spooled+refused != 10 {
+		t.Errorf("during the outage: %d spooled, %d refused", spooled, refused)
+	}
+	stats := k.Kamcmd(t, "stats.get_statistics", "kazoo:")
+	if !strings.Contains(stats, fmt.Sprintf("kazoo:spooled = %d", spooled)) || !strings.Contains(stats, fmt.Sprintf("kazoo:spool_overflow = %d", refused)) {
+		t.Errorf("statistics: %s (want spooled %d, overflow %d)", stats, spooled, refused)
+	}
+	r.Start(t)
+	if err := faultTopology(r); err != nil {
+		t.Fatal(err)
+	}
+	// published after the broker is back: sent after what the spool held
+	// (until each process flushed its spool and sends directly: 4 direct sends in a row)
+	deadline := time.Now().Add(10 * time.Second)
+	for seq, ok := 12, 0; ok < 4; seq++ {
+		if pub(seq) == "1" {
+			ok++
+		} else {
+			ok = 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("publishing not back 10 s after the broker: %v\n%s", rc, k.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	conn := r.Dial(t)
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume("kz-fault-published", "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastByPid := map[int]int{}
+	found := map[int]bool{}
+	for done := false; !done; {
+		select {
+		case d := <-deliveries:
+			var m struct{ Seq, Pid int }
+			if err := json.Unmarshal(d.Body, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Seq < lastByPid[m.Pid] {
+				t.Errorf("process %d: publish %d arrived after %d", m.Pid, m.Seq, lastByPid[m.Pid])
+			}
+			lastByPid[m.Pid] = m.Seq
+			found[m.Seq] = true
+		case <-time.After(2 * time.Second):
+			done = true
+		}
+	}
+	for seq, code := range rc {
+		if (code == "1" || code == "2") != found[seq] {
+			t.Errorf("publish %d returned %s, delivered %v", seq, code, found[seq])
+		}
+	}
+	t.Logf("outage: %d spooled, %d refused; delivered after reconnect, in order per process: %d", spooled, refused, len(found))
 }

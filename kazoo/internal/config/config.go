@@ -36,6 +36,7 @@ type Config struct {
 
 	TLS               TLS  // amqps_*
 	PublishPersistent bool // amqp_publish_persistent: delivery mode 2
+	SpoolMax          int  // amqp_spool_max: publishes kept per process while no broker is connected
 }
 
 // TLS is what amqps:// connections use (the C module's amqps_* parameters).
@@ -153,6 +154,8 @@ func (c *Config) set(key, value string) error {
 		c.TLS.VerifyHostname = value != "0"
 	case "amqp_publish_persistent":
 		c.PublishPersistent = value != "0"
+	case "amqp_spool_max":
+		c.SpoolMax, err = strconv.Atoi(value)
 	case "consumer_control_fd":
 		var fd int
 		if fd, err = strconv.Atoi(value); err == nil {

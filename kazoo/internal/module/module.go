@@ -30,6 +30,7 @@ type Module struct {
 	Pool *broker.Pool
 
 	worker atomic.Pointer[Worker] // set in consumer worker processes
+	spool  *spool                 // amqp_spool_max > 0
 
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
@@ -58,6 +59,9 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	}
 	opt.TLS = tc
 	m.Pool = broker.NewPool(cfg.Brokers, opt, log)
+	if cfg.SpoolMax > 0 {
+		m.spool = &spool{m: m, max: cfg.SpoolMax}
+	}
 	return m
 }
 
@@ -88,7 +92,17 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 		msg.RoutingKey = rk
 		return conn.Publish(msg, deadline)
 	}
-	return m.Pool.Publish(msg, deadline)
+	if m.spool == nil {
+		return m.Pool.Publish(msg, deadline)
+	}
+	// with a spool: behind what waits in it, or into it when no broker takes publishes
+	if !m.spool.pending() {
+		err := m.Pool.Publish(msg, deadline)
+		if status.CodeOf(err) != status.NoBroker {
+			return err
+		}
+	}
+	return m.spool.offer(msg)
 }
 
 // consumerRoute parses "consumer://<broker id>/<routing key>", the form the C module gives

@@ -18,6 +18,8 @@ const (
 	NotRunning Code = -6 // Go not running in the process (shim only)
 	Config     Code = -7 // unusable configuration
 	Buffer     Code = -8 // output buffer too small
+	SpoolFull  Code = -9 // no broker, and the publish spool is full
+	Spooled    Code = 1  // not an error: no broker now, the publish waits in the spool
 )
 
 // Error is an error with a boundary status code.
@@ -32,6 +34,9 @@ func (e *Error) Error() string { return e.Msg }
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
+
+// IsSuccess tells whether a status means the request was taken (sent or spooled).
+func IsSuccess(c Code) bool { return c >= 0 }
 
 // CodeOf returns the status of err: OK for nil, Internal for errors without a code.
 func CodeOf(err error) Code {
