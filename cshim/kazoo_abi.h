@@ -84,6 +84,7 @@ enum kz_log_level {
 #define KZ_CFG_TLS_VERIFY_PEER "amqps_verify_peer"
 #define KZ_CFG_TLS_VERIFY_HOSTNAME "amqps_verify_hostname"
 #define KZ_CFG_PUBLISH_PERSISTENT "amqp_publish_persistent"
+#define KZ_CFG_PUBLISH_MANDATORY "amqp_publish_mandatory"
 #define KZ_CFG_SPOOL_MAX "amqp_spool_max" /* publishes kept per process while no broker; 0: none */
 #define KZ_CFG_CONTROL_FD "consumer_control_fd" /* repeats: worker 1, 2, ...: its control socket */
 
@@ -167,7 +168,8 @@ int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
  * copies its bytes into buf when they fit; *len is their full length (when larger than cap
  * nothing was copied and the event stays queued: call again with a buffer of *len bytes).
  * ints[0..3]:
- *   async:   tindex, tlabel, route, 0; buf = reply or reason
+ *   async:   tindex, tlabel, route, n; buf = reply, or reason followed by n bytes of
+ *            $kzR for the failure route (the fork's returned-message JSON; n = 0: $null)
  *   message: handle, payload length, route, 1 if a routing key follows the payload (0 for
  *            connection events); buf = payload ($kzE) then routing key ($kzRK)
  */

@@ -73,8 +73,13 @@ void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 		kz_query_set_reply(buf, (int)len);
 		a = onreply_rt.rlist[ints[2]];
 	} else {
-		LM_ERR("%.*s\n", (int)len, buf);
-		kz_query_set_reply(NULL, -1);
+		/* the reason, then (ints[3] bytes) what $kzR holds there: the fork's description of
+		 * a returned request, which stock failure routes test for */
+		LM_ERR("%.*s\n", (int)(len - ints[3]), buf);
+		if(ints[3] > 0)
+			kz_query_set_reply(buf + len - ints[3], (int)ints[3]);
+		else
+			kz_query_set_reply(NULL, -1);
 		a = failure_rt.rlist[ints[2]];
 	}
 	if(tmb.t_continue(ints[0], ints[1], a) < 0)

@@ -105,6 +105,7 @@ static int build_go_config(void)
 	rc |= kz_go_cfg_add_int(KZ_CFG_TLS_VERIFY_HOSTNAME, kz_amqps_verify_hostname);
 	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_PERSISTENT, kz_publish_persistent);
 	rc |= kz_go_cfg_add_int(KZ_CFG_SPOOL_MAX, kz_spool_max);
+	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_MANDATORY, kz_publish_mandatory);
 	return rc ? -1 : 0;
 }
 

@@ -68,6 +68,7 @@ str kz_amqps_key = STR_NULL;
 int kz_amqps_verify_peer = 1;
 int kz_amqps_verify_hostname = 1;
 int kz_publish_persistent = 0;
+int kz_publish_mandatory = 0; /* ours: unroutable publishes come back (event) */
 int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */ /* ours: delivery mode 2 (the C module: transient) */
 static int kz_pua_lock_type = 1;
 str kz_event_callback = STR_NULL;
@@ -151,6 +152,7 @@ param_export_t kz_params[] = {
 	{"amqp_consumer_prefetch", PARAM_INT, &kz_consumer_prefetch},
 	{"amqp_publish_persistent", PARAM_INT, &kz_publish_persistent},
 	{"amqp_spool_max", PARAM_INT, &kz_spool_max},
+	{"amqp_publish_mandatory", PARAM_INT, &kz_publish_mandatory},
 	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
 	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
 	{0, 0, 0}

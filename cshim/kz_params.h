@@ -46,6 +46,7 @@ extern int kz_amqps_verify_peer;
 extern int kz_amqps_verify_hostname;
 extern int kz_publish_persistent;
 extern int kz_spool_max;
+extern int kz_publish_mandatory;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

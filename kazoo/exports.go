@@ -229,8 +229,9 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 		copy(dst[copy(dst, ev.Body):], ev.RoutingKey)
 		return C.int32_t(ev.Kind)
 	}
-	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), 0
-	copy(view(buf, capacity), ev.Body)
+	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), C.uint32_t(len(ev.Reply))
+	dst := view(buf, capacity)
+	copy(dst[copy(dst, ev.Body):], ev.Reply)
 	return C.int32_t(ev.Kind)
 }
 

@@ -62,6 +62,8 @@ route[ASYNC_REPLY] {
 failure_route[KZ_ASYNC_FAIL] {
 	if ($kzR == $null) {
 		append_to_reply("X-KzR: null\r\nX-Pid: $pp\r\n");
+	} else {
+		append_to_reply("X-KzR: $(kzR{s.encode.base64})\r\nX-Pid: $pp\r\n");
 	}
 	t_reply("503", "Query Failed");
 }
@@ -113,9 +115,13 @@ func TestAsyncQuery(t *testing.T) {
 	if code != 503 || kzR != nil || took > time.Second {
 		t.Fatalf("timeout: %d after %v, $kzR %v", code, took, kzR)
 	}
-	code, _, took = asyncQuery(t, k, "5", "nobody.listens", `{"Event-Name":"x"}`, nil)
+	code, kzR, took = asyncQuery(t, k, "5", "nobody.listens", `{"Event-Category":"c","Event-Name":"x"}`, nil)
 	if code != 503 || took > 500*time.Millisecond {
 		t.Fatalf("unroutable: %d after %v", code, took)
+	}
+	// the fork's description of a returned request, which the stock registrar tests for
+	if kzR["Event-Name"] != "message_returned" || kzR["Error-Code"] != float64(312) || kzR["Original-Event-Name"] != "x" {
+		t.Errorf("unroutable: $kzR in the failure route: %v", kzR)
 	}
 	code, _, _ = asyncQuery(t, k, "5", "ok.x", `{"broken`, nil)
 	if code != 503 || !k.WaitLog(t, "payload is not valid JSON", 2*time.Second) {

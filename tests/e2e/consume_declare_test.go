@@ -171,3 +171,45 @@ func TestModInitPublishQuery(t *testing.T) {
 		delete(want, o.Route)
 	}
 }
+
+// amqp_publish_mandatory: a publish nothing is bound to comes back from the broker and
+// runs event_route[kazoo:consumer-event-amqp-error-message-returned] with the fork's keys.
+func TestPublishReturnedEvent(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_e2e_out", "topic", "#")
+	ch, err := r.Dial(t).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare("kz_unroutable", "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{
+		"Params": `modparam("kazoo", "amqp_publish_mandatory", 1)`,
+		"ModInit": `
+	$var(rc) = kazoo_publish("kz_unroutable", "nobody.home", '{"Event-Category": "presence", "Event-Name": "probe", "Msg-ID": "ret-1"}');
+	xlog("L_NOTICE", "MODINIT PUBLISH RC $var(rc)\n");`,
+		"Routes": `
+event_route[kazoo:consumer-event-amqp-error-message-returned] {
+	$var(route) = "amqp-error-message-returned";
+	route(OUT);
+}`}))
+	for {
+		o, ok := nextOut(t, outQ, 10*time.Second)
+		if !ok {
+			t.Fatalf("no returned-message event:\n%s", k.Log())
+		}
+		if o.Route != "amqp-error-message-returned" {
+			continue
+		}
+		e := o.E
+		if o.RK != "nobody.home" || e["Msg-ID"] != "ret-1" || e["Error-Code"] != float64(312) || e["Error-Reason"] != "NO_ROUTE" ||
+			e["Original-Event-Category"] != "presence" || e["Original-Event-Name"] != "probe" || e["Event-Category"] != "amqp_error" {
+			t.Errorf("returned-message event: %+v", o)
+		}
+		break
+	}
+	if !strings.Contains(k.Log(), "MODINIT PUBLISH RC 1") {
+		t.Errorf("kazoo_publish of a message the broker returns (it still confirms it) should return 1:\n%s", k.Log())
+	}
+}

@@ -53,6 +53,10 @@ type Options struct {
 	OnChange func(c *Conn, open bool, conn *amqp.Connection, reason string)
 	TLS        *tls.Config // amqps:// connections
 	Persistent bool        // publish with delivery mode 2
+	Mandatory  bool        // publish with the mandatory flag (amqp_publish_mandatory)
+	// OnReturn, when set, gets the messages other than queries that the broker returned
+	// as unroutable (mandatory publishes), on the channel's goroutine.
+	OnReturn func(c *Conn, r amqp.Return)
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.

@@ -90,7 +90,7 @@ func (c *Conn) refused(pc *pubChannel, exchange string) error {
 
 // Publish sends m and waits until deadline for the broker's confirm.
 func (c *Conn) Publish(m Message, deadline time.Time) error {
-	pc, dc, err := c.send(m, false, "")
+	pc, dc, err := c.send(m, c.opt.Mandatory, "")
 	if err != nil {
 		return err
 	}

@@ -89,9 +89,11 @@ func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error
 	for {
 		select {
 		case ev := <-wait:
-			if ev.returned != "" {
-				return nil, status.Errorf(status.Rejected, "broker %s returned the request: %s (nothing bound to exchange %q with routing key %q)",
-					c.Broker.Masked(), ev.returned, m.Exchange, m.RoutingKey)
+			if ev.returned != nil {
+				err := status.Errorf(status.Rejected, "broker %s returned the request: %d %s (nothing bound to exchange %q with routing key %q)",
+					c.Broker.Masked(), ev.returned.Code, ev.returned.Reason, m.Exchange, m.RoutingKey)
+				err.Returned = ev.returned
+				return nil, err
 			}
 			return ev.body, nil
 		case <-confirmed:
@@ -105,11 +107,18 @@ func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error
 	}
 }
 
-// watchReturns turns basic.return of a query into an immediate failure of that query.
+// watchReturns turns basic.return of a query into an immediate failure of that query; any
+// other returned message (a mandatory publish) goes to Options.OnReturn.
 func (c *Conn) watchReturns(returns <-chan amqp.Return) {
 	for r := range returns {
-		if r.MessageId == "" || !c.replies.deliver(r.MessageId, replyEvent{returned: fmt.Sprintf("%d %s", r.ReplyCode, r.ReplyText)}) {
-			c.log.Debugf("broker returned an unroutable message to exchange %q, routing key %q", r.Exchange, r.RoutingKey)
+		ret := &status.Returned{Code: int(r.ReplyCode), Reason: r.ReplyText}
+		if r.MessageId != "" && c.replies.deliver(r.MessageId, replyEvent{returned: ret}) {
+			continue
 		}
+		if c.opt.OnReturn != nil {
+			c.opt.OnReturn(c, r)
+			continue
+		}
+		c.log.Debugf("broker returned an unroutable message to exchange %q, routing key %q", r.Exchange, r.RoutingKey)
 	}
 }

@@ -2,6 +2,8 @@ package broker
 
 import (
 	"sync"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
 // replyRouter hands replies that arrive on a process's reply queues to the query waiting for
@@ -16,8 +18,8 @@ type replyRouter struct {
 }
 
 type replyEvent struct {
-	body     []byte // the reply, when returned == ""
-	returned string // why the broker returned the request unroutable
+	body     []byte           // the reply, when returned is nil
+	returned *status.Returned // why the broker returned the request unroutable
 }
 
 func newReplyRouter() *replyRouter {

@@ -37,6 +37,7 @@ type Config struct {
 	TLS               TLS  // amqps_*
 	PublishPersistent bool // amqp_publish_persistent: delivery mode 2
 	SpoolMax          int  // amqp_spool_max: publishes kept per process while no broker is connected
+	PublishMandatory  bool // amqp_publish_mandatory: unroutable publishes come back as events
 }
 
 // TLS is what amqps:// connections use (the C module's amqps_* parameters).
@@ -154,6 +155,8 @@ func (c *Config) set(key, value string) error {
 		c.TLS.VerifyHostname = value != "0"
 	case "amqp_publish_persistent":
 		c.PublishPersistent = value != "0"
+	case "amqp_publish_mandatory":
+		c.PublishMandatory = value != "0"
 	case "amqp_spool_max":
 		c.SpoolMax, err = strconv.Atoi(value)
 	case "consumer_control_fd":

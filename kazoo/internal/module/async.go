@@ -2,9 +2,12 @@ package module
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
 // Async query records and events, as laid out in cshim/kazoo_abi.h.
@@ -72,11 +75,15 @@ func EncodeAsync(r AsyncRequest) []byte {
 
 // runAsync performs one async query and queues its outcome for the C thread.
 func (w *Worker) runAsync(req AsyncRequest) {
-	reply, err := w.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
+	reply, sent, err := w.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
 	ev := Event{Kind: EventAsyncReply, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.ReplyRoute, Body: reply}
 	if err != nil {
 		ev = Event{Kind: EventAsyncFail, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.FailRoute,
 			Body: fmt.Appendf(nil, "kazoo_async_query to exchange '%s' with routing key '%s' failed: %v", req.Exchange, req.RoutingKey, err)}
+		var se *status.Error
+		if errors.As(err, &se) && se.Returned != nil {
+			ev.Reply = returnedPayload(sent, w.m.Cfg.PrimaryZone, se.Returned)
+		}
 	}
 	w.push(ev, nil)
 }
@@ -101,11 +108,12 @@ func (w *Worker) readAsync(pc net.PacketConn) {
 	}
 }
 
-// queryOnce is Query with buffers of its own, for concurrent async queries.
-func (m *Module) queryOnce(exchange, routingKey, body, headers []byte, timeout time.Duration) ([]byte, error) {
+// queryOnce is Query with buffers of its own, for concurrent async queries. It also
+// returns the request as sent.
+func (m *Module) queryOnce(exchange, routingKey, body, headers []byte, timeout time.Duration) (reply, sent []byte, err error) {
 	q := &Module{Cfg: m.Cfg, Log: m.Log, Pool: m.Pool}
 	if err := q.query(exchange, routingKey, body, headers, timeout); err != nil {
-		return nil, err
+		return nil, q.body, err
 	}
-	return q.reply, nil
+	return q.reply, q.body, nil
 }

@@ -17,6 +17,7 @@ const (
 	ctlSubscribe   = 'S' // + JSON of a subscription.Subscription
 	ctlUnsubscribe = 'U' // + the subscription's ID
 	ctlReady       = 'R'
+	ctlReturned    = 'E' // + routing key, 0, the returned-message payload (to worker 1)
 )
 
 // Subscribe is kazoo_subscribe(json): the description is checked here, in the calling
@@ -118,16 +119,27 @@ func (m *Module) broadcast(rec []byte) error {
 	if len(m.Cfg.ControlFDs) == 0 {
 		return status.Errorf(status.Config, "no consumer processes (amqp_consumer_workers is 0)")
 	}
-	for i, fd := range m.Cfg.ControlFDs {
-		var err error
-		for {
-			if _, err = syscall.Write(fd, rec); err != syscall.EINTR {
-				break
-			}
+	for i := range m.Cfg.ControlFDs {
+		if err := m.sendControl(i, rec); err != nil {
+			return err
 		}
-		if err != nil {
-			return status.Errorf(status.Internal, "cannot reach kazoo consumer %d: %v", i+1, err)
+	}
+	return nil
+}
+
+// sendControl sends rec to consumer worker i+1.
+func (m *Module) sendControl(i int, rec []byte) error {
+	if i >= len(m.Cfg.ControlFDs) {
+		return status.Errorf(status.Config, "no kazoo consumer %d", i+1)
+	}
+	var err error
+	for {
+		if _, err = syscall.Write(m.Cfg.ControlFDs[i], rec); err != syscall.EINTR {
+			break
 		}
+	}
+	if err != nil {
+		return status.Errorf(status.Internal, "cannot reach kazoo consumer %d: %v", i+1, err)
 	}
 	return nil
 }
@@ -162,6 +174,8 @@ func (w *Worker) readControl(pc net.PacketConn) {
 			}
 		case ctlReady:
 			w.subs.start()
+		case ctlReturned:
+			w.returnedEvent(rec)
 		}
 	}
 }

@@ -51,6 +51,8 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	m := &Module{Cfg: cfg, Log: log}
 	opt.OnChange = m.connChanged
 	opt.Persistent = cfg.PublishPersistent
+	opt.Mandatory = cfg.PublishMandatory
+	opt.OnReturn = m.returned
 	tc, err := broker.TLSConfig(cfg.TLS)
 	if err != nil {
 		// refuse every server rather than fall back to other CAs than the ones configured

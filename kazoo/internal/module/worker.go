@@ -20,12 +20,13 @@ type Event struct {
 	TIndex, TLabel, Route uint32 // async: the transaction and its route; message: Route
 	Handle                uint32 // message: what EventDone acknowledges
 	Body                  []byte // async: reply or failure reason; message: $kzE
+	Reply                 []byte // async failure: $kzR in the failure route (returned request)
 	RoutingKey            []byte // message: $kzRK
 	HasRoutingKey         bool   // false for connection events ($kzRK is $null)
 }
 
 // Size is how many bytes of the C thread's buffer the event needs.
-func (ev *Event) Size() int { return len(ev.Body) + len(ev.RoutingKey) }
+func (ev *Event) Size() int { return len(ev.Body) + len(ev.RoutingKey) + len(ev.Reply) }
 
 // Worker is the Go side of one "kazoo consumer" process: it runs async queries, consumes
 // the subscriptions assigned to it, and queues what the process's C thread must do next

@@ -24,8 +24,15 @@ const (
 
 // Error is an error with a boundary status code.
 type Error struct {
-	Code Code
-	Msg  string
+	Code     Code
+	Msg      string
+	Returned *Returned // set when the broker returned the message as unroutable
+}
+
+// Returned is the broker's basic.return of a mandatory message.
+type Returned struct {
+	Code   int    // 312 NO_ROUTE, 313 NO_CONSUMERS
+	Reason string // the broker's reply text
 }
 
 func (e *Error) Error() string { return e.Msg }
