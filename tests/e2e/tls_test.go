@@ -323,13 +323,20 @@ func TestTLSServerCertificate(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ name, params, want string }{
-		{"CA file without PEM", tlsParams(garbage, "", "", 1, 1), "amqps_ca_cert " + garbage + ": no PEM certificate in it"},
-		{"key of another certificate", tlsParams(p.CA, p.Client, p.ServerKey, 1, 1), "amqps_cert / amqps_key: tls: private key does not match public key"},
+	// a CA file without certificates trusts nobody; a broken client certificate is left
+	// out (this broker does not ask for one, so publishing works)
+	for _, c := range []struct {
+		name, params, want string
+		fails              bool
+	}{
+		{"CA file without PEM", tlsParams(garbage, "", "", 1, 1), "amqps_ca_cert " + garbage + ": no PEM certificate in it", true},
+		{"key of another certificate", tlsParams(p.CA, p.Client, p.ServerKey, 1, 1), "amqps_cert / amqps_key: tls: private key does not match public key", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			k := startTLSPublisher(t, r, r.TLSURL(), c.params)
-			expectPublishFails(t, k, r.TLSURL(), q, "tls.invalid_file", "") // any reason
+			if c.fails {
+				expectPublishFails(t, k, r.TLSURL(), q, "tls.invalid_file", "") // any reason
+			}
 			if !k.WaitLog(t, c.want, 5*time.Second) {
 				t.Fatalf("log lacks %q\n%s", c.want, k.Log())
 			}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"crypto/tls"
+	"errors"
 	"crypto/x509"
 	"fmt"
 	"os"
@@ -11,25 +12,28 @@ import (
 
 // TLSConfig builds the client side of amqps:// connections from the amqps_* parameters:
 // the CA file (else the system's CAs), an optional client certificate and key, and peer
-// and host name verification (both on unless turned off).
+// and host name verification (both on unless turned off). The config is usable even with
+// an error: a CA file without certificates trusts nobody (never other CAs than the ones
+// configured), a broken client certificate is left out (a broker that wants one refuses).
 func TLSConfig(t config.TLS) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	var errs []error
 	if t.CAFile != "" {
+		c.RootCAs = x509.NewCertPool()
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("amqps_ca_cert: %v", err)
-		}
-		c.RootCAs = x509.NewCertPool()
-		if !c.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("amqps_ca_cert %s: no PEM certificate in it", t.CAFile)
+			errs = append(errs, fmt.Errorf("amqps_ca_cert: %v", err))
+		} else if !c.RootCAs.AppendCertsFromPEM(pem) {
+			errs = append(errs, fmt.Errorf("amqps_ca_cert %s: no PEM certificate in it", t.CAFile))
 		}
 	}
 	if t.CertFile != "" || t.KeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("amqps_cert / amqps_key: %v", err)
+			errs = append(errs, fmt.Errorf("amqps_cert / amqps_key: %v", err))
+		} else {
+			c.Certificates = []tls.Certificate{cert}
 		}
-		c.Certificates = []tls.Certificate{cert}
 	}
 	switch {
 	case !t.VerifyPeer:
@@ -50,5 +54,5 @@ func TLSConfig(t config.TLS) (*tls.Config, error) {
 			return err
 		}
 	}
-	return c, nil
+	return c, errors.Join(errs...)
 }

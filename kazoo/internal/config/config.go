@@ -46,6 +46,16 @@ type TLS struct {
 	VerifyPeer, VerifyHostname bool
 }
 
+// UsesTLS tells whether a broker is reached over amqps://.
+func (c *Config) UsesTLS() bool {
+	for _, b := range c.Brokers {
+		if b.URI.Scheme == "amqps" {
+			return true
+		}
+	}
+	return false
+}
+
 // Node is the Kazoo "Node" value for this Kamailio.
 func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
 

@@ -5,8 +5,6 @@ package module
 
 import (
 	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +52,8 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	opt.Mandatory = cfg.PublishMandatory
 	opt.OnReturn = m.returned
 	tc, err := broker.TLSConfig(cfg.TLS)
-	if err != nil {
-		// refuse every server rather than fall back to other CAs than the ones configured
-		log.Errorf("amqps connections will fail: %v", err)
-		tc = &tls.Config{RootCAs: x509.NewCertPool()}
+	if err != nil && cfg.UsesTLS() {
+		log.Errorf("amqps connections: %v", err)
 	}
 	opt.TLS = tc
 	m.Pool = broker.NewPool(cfg.Brokers, opt, log)
