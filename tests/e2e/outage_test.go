@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,5 +126,42 @@ func TestBrokerBlocksPublishing(t *testing.T) {
 	}
 	if !got["blocked.before"] || !got["blocked.after"] {
 		t.Errorf("delivered: %v", got)
+	}
+}
+
+// A broker that stops answering without closing TCP (frozen, or a cable pulled) is noticed
+// through heartbeats (here amqp_heartbeats 1): the connection is dropped, publishes fail
+// instead of hanging, and the module reconnects when the broker answers again.
+func TestHeartbeatDetectsFrozenBroker(t *testing.T) {
+	r := harness.StartRabbit(t)
+	k := startPublisher(t, r, map[string]any{"Params": `modparam("kazoo", "amqp_heartbeats", 1)`})
+	if rc := publish(t, k, "amq.topic", "hb.before", "", `{"a":1}`); rc != "1" {
+		t.Fatalf("publish before: %s", rc)
+	}
+	if err := syscall.Kill(r.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen := time.Now()
+	defer syscall.Kill(r.PID(), syscall.SIGCONT)
+	if !k.WaitLog(t, "lost AMQP broker", 15*time.Second) {
+		t.Fatalf("a frozen broker was not noticed within 15 s\n%s", k.Log())
+	}
+	t.Logf("frozen broker noticed after %v", time.Since(frozen).Round(100*time.Millisecond))
+	start := time.Now()
+	if rc := publish(t, k, "amq.topic", "hb.during", "", `{"a":2}`); rc != "-1" {
+		t.Errorf("publish to a frozen broker returned %s", rc)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("publish to a frozen broker took %v", took)
+	}
+	if err := syscall.Kill(r.PID(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for publish(t, k, "amq.topic", "hb.after", "", `{"a":3}`) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no publish 20 s after the broker thawed\n%s", k.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
