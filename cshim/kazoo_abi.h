@@ -216,6 +216,22 @@ int32_t kzgo_json_keys(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t pat
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 int32_t kzgo_encode(uint8_t *in, int64_t in_len, uint8_t *out, int64_t cap, int64_t *len);
 
+/*
+ * kazoo_pua_publish (kind KZ_PUA_ANY), _mwi, _presence, _dialoginfo: the presentity row to
+ * write for doc, as KZ_PUA_F_COUNT values in this order, each a little-endian uint32 length
+ * then its bytes. KZ_OK with *len 0: nothing to write (kazoo_pua_publish of an event that
+ * is not an update of a known package). The shim writes the row with Kamailio's DB API.
+ */
+enum kz_pua_kind { KZ_PUA_ANY = 0, KZ_PUA_MWI = 1, KZ_PUA_PRESENCE = 2, KZ_PUA_DIALOG = 3 };
+enum kz_pua_field {
+	KZ_PUA_F_EVENT, KZ_PUA_F_DOMAIN, KZ_PUA_F_USERNAME, KZ_PUA_F_ETAG, KZ_PUA_F_SENDER,
+	KZ_PUA_F_BODY, KZ_PUA_F_EXPIRES, KZ_PUA_F_RECEIVED_TIME, KZ_PUA_F_RESET, /* decimal text */
+	KZ_PUA_F_COUNT
+};
+int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, uint8_t *doc, int64_t doc_len,
+		uint8_t *out, int64_t cap, int64_t *len,
+		uint8_t *err, int64_t err_cap, int64_t *err_len);
+
 /* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
  * when buf is too small (nothing copied). */
 int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);

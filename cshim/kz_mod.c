@@ -17,6 +17,7 @@
 #include "kz_consumer.h"
 #include "kz_subscribe.h"
 #include "kz_status.h"
+#include "kz_pua.h"
 
 MODULE_VERSION
 
@@ -55,6 +56,15 @@ static cmd_export_t cmds[] = {
 		fixup_free_spve_all, ANY_ROUTE},
 	{"kazoo_unsubscribe", (cmd_function)w_kazoo_unsubscribe, 1, fixup_spve_null,
 		fixup_free_spve_null, ANY_ROUTE},
+	/* a bare variable ($kzE), as the stock configs pass it, or a string with variables */
+	{"kazoo_pua_publish", (cmd_function)w_kazoo_pua_publish, 1, fixup_spve_null,
+		fixup_free_spve_null, ANY_ROUTE},
+	{"kazoo_pua_publish_mwi", (cmd_function)w_kazoo_pua_publish_mwi, 1, fixup_spve_null,
+		fixup_free_spve_null, ANY_ROUTE},
+	{"kazoo_pua_publish_presence", (cmd_function)w_kazoo_pua_publish_presence, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"kazoo_pua_publish_dialoginfo", (cmd_function)w_kazoo_pua_publish_dialoginfo, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -144,7 +154,7 @@ static int mod_init(void)
 	if(kz_params_check() < 0 || kz_publish_mod_init() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0
 			|| kz_go_mod_init() < 0 || kz_consumer_mod_init() < 0)
 		return -1;
-	return kz_status_mod_init();
+	return kz_status_mod_init() < 0 || kz_pua_mod_init() < 0 ? -1 : 0;
 }
 
 static int mod_child_init(int rank)

@@ -51,9 +51,9 @@ int kz_query_timeout_sec = 2;
 static int kz_internal_loop_count = 5;
 static int kz_consumer_loop_count = 10;
 static int kz_consumer_ack_loop_count = 20;
-static int kz_pua_include_entity = 1;
+int kz_pua_include_entity = 1;
 static int kz_presence_use_full_entity = 0;
-static str kz_presentity_table = str_init("presentity");
+str kz_presentity_table = str_init("presentity");
 static int kz_single_consumer_on_reconnect = 1;
 static int kz_consume_messages_on_reconnect = 1;
 str kz_query_timeout_avp = STR_NULL;
@@ -70,7 +70,7 @@ int kz_amqps_verify_hostname = 1;
 int kz_publish_persistent = 0;
 int kz_publish_mandatory = 0; /* ours: unroutable publishes come back (event) */
 int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */ /* ours: delivery mode 2 (the C module: transient) */
-static int kz_pua_lock_type = 1;
+int kz_pua_lock_type = 1;
 str kz_event_callback = STR_NULL;
 
 /* amqp_connection: checked here so that `kamailio -c` already rejects a bad URL */

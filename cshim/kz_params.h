@@ -47,6 +47,9 @@ extern int kz_amqps_verify_hostname;
 extern int kz_publish_persistent;
 extern int kz_spool_max;
 extern int kz_publish_mandatory;
+extern int kz_pua_include_entity;
+extern str kz_presentity_table;
+extern int kz_pua_lock_type;
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

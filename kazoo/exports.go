@@ -25,6 +25,7 @@ import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/module"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/pua"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
@@ -292,6 +293,32 @@ func kzgo_unsubscribe(name *C.uint8_t, nameLen C.int64_t, errBuf *C.uint8_t, err
 		return notRunning(errBuf, errCap, errLen)
 	}
 	return reply(mod.Unsubscribe(string(view(name, nameLen))), errBuf, errCap, errLen)
+}
+
+//export kzgo_pua_row
+func kzgo_pua_row(kind, includeEntity C.int32_t, doc *C.uint8_t, docLen C.int64_t,
+	out *C.uint8_t, capacity C.int64_t, length *C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	row, skip, err := pua.Build(pua.Kind(kind), view(doc, docLen), time.Now(), includeEntity != 0)
+	*length = 0
+	if err != nil {
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+	}
+	if skip {
+		return C.KZ_OK
+	}
+	dst := view(out, capacity)[:0]
+	res := module.AppendPuaRow(dst, row)
+	*length = C.int64_t(len(res))
+	if !fits(res, dst) {
+		return C.KZ_ERR_BUFFER
+	}
+	return C.KZ_OK
 }
 
 //export kzgo_status
