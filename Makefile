@@ -6,7 +6,8 @@
 #   make install    copy kazoo.so into Kamailio's module directory (replaces the C module)
 #
 # Variables: KAMAILIO_BIN (kamailio to build for), KAMAILIO_SRC (your own configured or
-# unconfigured source tree of that version), GO (go binary).
+# unconfigured source tree of that version), KAMAILIO_LIBDIR (where its libsrdb1.so is),
+# GO (go binary).
 
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 KAMAILIO_BIN ?= $(shell command -v kamailio || echo /usr/sbin/kamailio)
@@ -14,6 +15,10 @@ CACHE := .cache/kamailio
 BUILD := build
 SO := $(BUILD)/kazoo.so
 MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$' | head -1)" 2>/dev/null)
+# Kamailio's own libraries (libsrdb1: the DB API that kazoo_pua_publish writes through); the
+# module links it as the C module does, with a runpath
+KAMAILIO_LIBDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/libsrdb1.so$$' | head -1)" 2>/dev/null)
+SHIM_LDFLAGS = -L$(KAMAILIO_LIBDIR) -lsrdb1 -Wl,-rpath,$(KAMAILIO_LIBDIR)
 
 # Go's build cache does not see changes to C files included from outside the package
 # directory (kazoo/cshim_*.c include ../cshim/*.c), but CGO_CFLAGS is part of its key:
@@ -35,14 +40,15 @@ $(CACHE)/stamp: kamailio-headers/prepare.sh kamailio-headers/gen-kamdefs.sh kama
 
 $(SO): $(CACHE)/stamp $(GO_SOURCES)
 	@mkdir -p $(BUILD)
-	CGO_ENABLED=1 CGO_CFLAGS="$(SHIM_CFLAGS)" $(GO) build -tags kazoo_so -buildmode=c-shared \
+	@test -f "$(KAMAILIO_LIBDIR)/libsrdb1.so" || { echo "no libsrdb1.so in KAMAILIO_LIBDIR '$(KAMAILIO_LIBDIR)'" >&2; exit 1; }
+	CGO_ENABLED=1 CGO_CFLAGS="$(SHIM_CFLAGS)" CGO_LDFLAGS="$(SHIM_LDFLAGS)" $(GO) build -tags kazoo_so -buildmode=c-shared \
 		-trimpath -o $(SO).tmp ./kazoo
 	rm -f $(BUILD)/kazoo.so.tmp.h
-	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh $(SO).tmp
+	KAMAILIO_BIN=$(KAMAILIO_BIN) KAMAILIO_LIBDIR=$(KAMAILIO_LIBDIR) scripts/check-module.sh $(SO).tmp
 	mv $(SO).tmp $(SO)
 
 check: $(SO)
-	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh $(SO)
+	KAMAILIO_BIN=$(KAMAILIO_BIN) KAMAILIO_LIBDIR=$(KAMAILIO_LIBDIR) scripts/check-module.sh $(SO)
 
 unit-test:
 	$(GO) vet ./...

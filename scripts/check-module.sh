@@ -21,11 +21,19 @@ flags=$("$bin" -v | sed -n 's/^flags: //p' | sed 's/ *$//')
 strings -a "$so" | grep -qxF "$version" || fail "module_version is not '$version'"
 strings -a "$so" | grep -qxF "$flags" || fail "module_flags differ from those of $bin"
 
-nm -D --defined-only "$bin" | awk '{print $3}' | sort -u >"$tmp/exported"
+# Kamailio's binary, and its libraries the module links (libsrdb1 for the DB API)
+{
+	nm -D --defined-only "$bin" | awk '{print $3}'
+	for lib in $(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(lib\(srdb\|kcore\|trie\)[^]]*\)\]/\1/p'); do
+		[ -f "${KAMAILIO_LIBDIR:-/usr/lib/x86_64-linux-gnu/kamailio}/$lib" ] ||
+			fail "$so needs $lib, not found in KAMAILIO_LIBDIR ${KAMAILIO_LIBDIR:-}"
+		nm -D --defined-only "${KAMAILIO_LIBDIR:-/usr/lib/x86_64-linux-gnu/kamailio}/$lib" | awk '{print $3}'
+	done
+} | sort -u >"$tmp/exported"
 nm -D --undefined-only "$so" | awk '{print $2}' | grep -v '@' | grep -v '^_ITM_\|^__gmon_start__$\|^_Jv_' |
 	sort -u >"$tmp/needed"
 missing=$(comm -23 "$tmp/needed" "$tmp/exported")
-[ -z "$missing" ] || fail "symbols not exported by $bin: $missing"
+[ -z "$missing" ] || fail "symbols not exported by $bin (or its libraries): $missing"
 fi
 
 # the runtime creates its threads in _cgo_try_pthread_create (runtime/cgo); it must call the wrapper
