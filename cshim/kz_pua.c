@@ -62,12 +62,12 @@ static int ensure_db(void)
 	if(db != NULL)
 		return 0;
 	if(!db_bound) {
-		LM_ERR("kazoo_pua_publish needs pua_mode 1 and db_url\n");
+		LM_ERR("kazoo_pua_publish*: needs pua_mode 1 and db_url\n");
 		return -1;
 	}
 	db = dbf.init(&kz_db_url);
 	if(db == NULL) {
-		LM_ERR("kazoo_pua_publish: cannot connect to the database\n");
+		LM_ERR("kazoo_pua_publish*: cannot connect to the database\n");
 		return -1;
 	}
 	return 0;
@@ -87,7 +87,7 @@ static void set_int(db_val_t *v, int i)
 	v->val.int_val = i;
 }
 
-static int write_row(str *f)
+static int write_row(str *f, const char *fn)
 {
 	db_key_t cols[9] = {&col_event, &col_domain, &col_username, &col_etag, &col_sender,
 			&col_body, &col_received_time, &col_expires, &col_priority};
@@ -111,13 +111,13 @@ static int write_row(str *f)
 	if(ensure_db() < 0)
 		return -1;
 	if(dbf.use_table(db, &kz_presentity_table) < 0) {
-		LM_ERR("kazoo_pua_publish: cannot use table %.*s\n", kz_presentity_table.len,
+		LM_ERR("%s: cannot use table %.*s\n", fn, kz_presentity_table.len,
 				kz_presentity_table.s);
 		return -1;
 	}
 	if(dbf.start_transaction
 			&& dbf.start_transaction(db, (db_locking_t)kz_pua_lock_type) < 0) {
-		LM_ERR("kazoo_pua_publish: cannot start a transaction\n");
+		LM_ERR("%s: cannot start a transaction\n", fn);
 		return -1;
 	}
 	if(dbf.replace != NULL && reset == 0) {
@@ -128,16 +128,16 @@ static int write_row(str *f)
 			goto fail;
 	}
 	if(dbf.end_transaction && dbf.end_transaction(db) < 0) {
-		LM_ERR("kazoo_pua_publish: cannot commit\n");
+		LM_ERR("%s: cannot commit\n", fn);
 		return -1;
 	}
 	return 1;
 fail:
-	LM_ERR("kazoo_pua_publish: cannot write presentity %.*s@%.*s (%.*s)\n",
+	LM_ERR("%s: cannot write presentity %.*s@%.*s (%.*s)\n", fn,
 			f[KZ_PUA_F_USERNAME].len, f[KZ_PUA_F_USERNAME].s, f[KZ_PUA_F_DOMAIN].len,
 			f[KZ_PUA_F_DOMAIN].s, f[KZ_PUA_F_EVENT].len, f[KZ_PUA_F_EVENT].s);
 	if(dbf.abort_transaction && dbf.abort_transaction(db) < 0)
-		LM_ERR("kazoo_pua_publish: cannot abort the transaction\n");
+		LM_ERR("%s: cannot abort the transaction\n", fn);
 	return -1;
 }
 
@@ -210,7 +210,7 @@ static int pua_publish(sip_msg_t *msg, char *param, int kind, const char *fn)
 		snprintf(num[i], sizeof(num[i]), "%.*s", n->len, n->s);
 		n->s = num[i];
 	}
-	return write_row(f);
+	return write_row(f, fn);
 }
 
 int w_kazoo_pua_publish(sip_msg_t *msg, char *json)
