@@ -162,9 +162,9 @@ static int parse_row(uint8_t *p, int64_t len, str *f)
 	return 0;
 }
 
-static int pua_publish(sip_msg_t *msg, char *param, int kind, const char *fn)
+static int pua_publish_str(str doc, int kind, const char *fn)
 {
-	str doc, f[KZ_PUA_F_COUNT];
+	str f[KZ_PUA_F_COUNT];
 	int64_t len = 0;
 	int32_t rc;
 	char num[3][24];
@@ -172,10 +172,6 @@ static int pua_publish(sip_msg_t *msg, char *param, int kind, const char *fn)
 
 	if(kz_pua_mode != 1) {
 		LM_ERR("%s: pua_mode must be 1 (with db_url) to publish presence\n", fn);
-		return -1;
-	}
-	if(fixup_get_svalue(msg, (gparam_t *)param, &doc) < 0) {
-		LM_ERR("%s: cannot evaluate its parameter\n", fn);
 		return -1;
 	}
 	if(kz_go_ensure() < 0)
@@ -211,6 +207,39 @@ static int pua_publish(sip_msg_t *msg, char *param, int kind, const char *fn)
 		n->s = num[i];
 	}
 	return write_row(f, fn);
+}
+
+static int pua_publish(sip_msg_t *msg, char *param, int kind, const char *fn)
+{
+	str doc;
+
+	if(fixup_get_svalue(msg, (gparam_t *)param, &doc) < 0) {
+		LM_ERR("%s: cannot evaluate its parameter\n", fn);
+		return -1;
+	}
+	return pua_publish_str(doc, kind, fn);
+}
+
+/* KEMI: KSR.kazoo.pua_publish(json), pua_publish_mwi, pua_publish_presence,
+ * pua_publish_dialoginfo */
+int ki_kazoo_pua_publish(sip_msg_t *msg, str *json)
+{
+	return pua_publish_str(*json, KZ_PUA_ANY, "kazoo_pua_publish");
+}
+
+int ki_kazoo_pua_publish_mwi(sip_msg_t *msg, str *json)
+{
+	return pua_publish_str(*json, KZ_PUA_MWI, "kazoo_pua_publish_mwi");
+}
+
+int ki_kazoo_pua_publish_presence(sip_msg_t *msg, str *json)
+{
+	return pua_publish_str(*json, KZ_PUA_PRESENCE, "kazoo_pua_publish_presence");
+}
+
+int ki_kazoo_pua_publish_dialoginfo(sip_msg_t *msg, str *json)
+{
+	return pua_publish_str(*json, KZ_PUA_DIALOG, "kazoo_pua_publish_dialoginfo");
 }
 
 int w_kazoo_pua_publish(sip_msg_t *msg, char *json)

@@ -10,5 +10,9 @@ int w_kazoo_pua_publish(sip_msg_t *msg, char *json);
 int w_kazoo_pua_publish_mwi(sip_msg_t *msg, char *json);
 int w_kazoo_pua_publish_presence(sip_msg_t *msg, char *json);
 int w_kazoo_pua_publish_dialoginfo(sip_msg_t *msg, char *json);
+int ki_kazoo_pua_publish(sip_msg_t *msg, str *json);
+int ki_kazoo_pua_publish_mwi(sip_msg_t *msg, str *json);
+int ki_kazoo_pua_publish_presence(sip_msg_t *msg, str *json);
+int ki_kazoo_pua_publish_dialoginfo(sip_msg_t *msg, str *json);
 
 #endif

@@ -33,7 +33,8 @@ modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 cfgengine "jsdt"
 `
 
-// kemiScript calls every KEMI export of the module from JavaScript (app_jsdt).
+// kemiScript calls every KEMI export of the module from JavaScript (app_jsdt); the
+// presence one returns -1 here (pua_mode 0), the unsubscribe 1 (request delivered).
 const kemiScript = `function ksr_request_route() {
 	var rc = [
 		KSR.kazoo.kazoo_publish("kazoo_e2e", "kemi.legacy", '{"Event-Name":"legacy"}'),
@@ -41,7 +42,9 @@ const kemiScript = `function ksr_request_route() {
 		KSR.kazoo.publish_hdrs("kazoo_e2e", "kemi.hdrs", '{"Event-Name":"hdrs"}', "x-k=v"),
 		KSR.kazoo.query("kz_query_e2e", "ok.kemi", '{"Event-Name":"q"}'),
 		KSR.kazoo.json(KSR.pv.get("$kzR"), "Event-Name", "$var(en)"),
-		KSR.kazoo.encode("a.b c", "$var(enc)")
+		KSR.kazoo.encode("a.b c", "$var(enc)"),
+		KSR.kazoo.pua_publish_mwi('{"From-User": "u"}'),
+		KSR.kazoo.unsubscribe("kemi-none")
 	];
 	KSR.hdr.append_to_reply("X-Rc: " + rc.join(",") + "\r\n");
 	KSR.hdr.append_to_reply("X-En: " + KSR.pv.get("$var(en)") + "\r\nX-Enc: " + KSR.pv.get("$var(enc)") + "\r\n");
@@ -61,7 +64,7 @@ func TestKEMI(t *testing.T) {
 	k := harness.StartKamailio(t, kemiCfg, harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URL": r.URL(), "Script": script}})
 	rep := sipRequest(t, k.SipPort(), "OPTIONS", "kemi", nil, "")
-	if rep.Code != 200 || rep.Headers["x-rc"] != "1,1,1,1,1,1" || rep.Headers["x-en"] != "pong" || rep.Headers["x-enc"] != "a%2Eb+c" {
+	if rep.Code != 200 || rep.Headers["x-rc"] != "1,1,1,1,1,1,-1,1" || rep.Headers["x-en"] != "pong" || rep.Headers["x-enc"] != "a%2Eb+c" {
 		t.Fatalf("%d %v\n%s", rep.Code, rep.Headers, k.Log())
 	}
 	seen := map[string]bool{}
