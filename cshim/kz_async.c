@@ -33,6 +33,7 @@
 #include "kz_go.h"
 #include "kz_query.h"
 #include "kz_async.h"
+#include "kz_stats.h"
 
 static struct tm_binds tmb;
 static int tm_loaded = 0;
@@ -69,6 +70,7 @@ void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 {
 	struct action *a;
 
+	kz_stat_inc(kind == KZ_EVENT_ASYNC_REPLY ? KZ_STAT_ASYNC_OK : KZ_STAT_ASYNC_FAILED);
 	if(kind == KZ_EVENT_ASYNC_REPLY) {
 		kz_query_set_reply(buf, (int)len);
 		a = onreply_rt.rlist[ints[2]];

@@ -41,6 +41,7 @@
 #include "kz_go.h"
 #include "kz_async.h"
 #include "kz_consumer.h"
+#include "kz_stats.h"
 
 #define MOD_INIT_ROUTE "kazoo:mod-init"
 #define EVENT_ROUTE_PREFIX "kazoo:"
@@ -202,6 +203,8 @@ static void run_event(uint32_t *ints, uint8_t *buf, int64_t len)
 	event_routing_key.len = (int)(len - ints[1]);
 	event_has_routing_key = ints[3] != 0;
 	event_running = 1;
+	if(ints[0] != 0)
+		kz_stat_inc(KZ_STAT_EVENTS);
 	run_route(ints[2], "kazoo:consumer-event");
 	event_running = 0;
 	/* after the route, not before: a crash in it leaves the message unacknowledged, and

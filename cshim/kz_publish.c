@@ -9,29 +9,10 @@
 #include <stdint.h>
 #include "core/dprint.h"
 #include "core/mod_fix.h"
-#include "core/counters.h"
+#include "kz_stats.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
 #include "kz_publish.h"
-
-static stat_var *kz_stat_spooled = NULL;
-static stat_var *kz_stat_spool_overflow = NULL;
-
-/* kamcmd stats.get_statistics kazoo: */
-static stat_export_t kz_publish_stats[] = {
-	{"spooled", 0, &kz_stat_spooled},               /* kept while no broker (returned 2) */
-	{"spool_overflow", 0, &kz_stat_spool_overflow}, /* refused: spool full (returned -1) */
-	{0, 0, 0}
-};
-
-int kz_publish_mod_init(void)
-{
-	if(register_module_stats("kazoo", kz_publish_stats) != 0) {
-		LM_ERR("cannot register the kazoo statistics\n");
-		return -1;
-	}
-	return 0;
-}
 
 static int kz_publish(str *exchange, str *routing_key, str *payload, str *headers)
 {
@@ -45,17 +26,19 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_errbuf,
 			sizeof(kz_errbuf), &kz_errlen);
 	if(rc == KZ_SPOOLED) {
-		update_stat(kz_stat_spooled, 1);
+		kz_stat_inc(KZ_STAT_SPOOLED);
 		return 2;
 	}
 	if(rc == KZ_ERR_SPOOL_FULL)
-		update_stat(kz_stat_spool_overflow, 1);
+		kz_stat_inc(KZ_STAT_SPOOL_OVERFLOW);
 	if(rc != KZ_OK) {
+		kz_stat_inc(KZ_STAT_PUBLISH_FAILED);
 		LM_ERR("kazoo_publish to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
 				exchange->len, exchange->s, routing_key->len, routing_key->s,
 				(int)kz_errlen, kz_errbuf);
 		return -1;
 	}
+	kz_stat_inc(KZ_STAT_PUBLISHED);
 	return 1;
 }
 

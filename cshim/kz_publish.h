@@ -5,8 +5,6 @@
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
 
-/* mod_init: statistics */
-int kz_publish_mod_init(void);
 int w_kazoo_publish(sip_msg_t *msg, char *exchange, char *routing_key, char *payload);
 int w_kazoo_publish_hdrs(sip_msg_t *msg, char *exchange, char *routing_key,
 		char *payload, char *headers);

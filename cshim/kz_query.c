@@ -20,6 +20,7 @@
 #include "kz_go.h"
 #include "kz_params.h"
 #include "kz_query.h"
+#include "kz_stats.h"
 
 /* the last reply of this process: $kzR */
 static uint8_t *kz_reply = NULL;
@@ -88,6 +89,7 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 			kz_query_timeout_ms(msg), kz_reply, kz_reply_cap, &len, kz_errbuf,
 			sizeof(kz_errbuf), &kz_errlen);
 	if(rc != KZ_OK) {
+		kz_stat_inc(rc == KZ_ERR_TIMEOUT ? KZ_STAT_QUERY_TIMEOUT : KZ_STAT_QUERY_FAILED);
 		LM_ERR("kazoo_query to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
 				exchange->len, exchange->s, routing_key->len, routing_key->s,
 				(int)kz_errlen, kz_errbuf);
@@ -103,6 +105,7 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 		}
 	}
 	kz_reply_len = (int)len;
+	kz_stat_inc(KZ_STAT_QUERY_OK);
 	if(target) {
 		memset(&val, 0, sizeof(val));
 		val.flags = PV_VAL_STR;

@@ -477,3 +477,51 @@ func TestPublishSpool(t *testing.T) {
 	}
 	t.Logf("outage: %d spooled, %d refused; delivered after reconnect, in order per process: %d", spooled, refused, len(found))
 }
+
+// The statistics (kamcmd stats.get_statistics kazoo:) count what the scripts did.
+func TestStatistics(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	if err := faultTopology(r); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go faultResponder(ctx, r.URL(), "only")
+	k := harness.StartKamailio(t, faultCfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URLs": []string{r.URL()}, "Params": ""}})
+	for seq := 1; seq <= 3; seq++ {
+		if c, err := faultRequest(k.SipPort(), "pub", seq); err != nil || c.rc != "1" {
+			t.Fatalf("publish: %+v %v", c, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := faultRequest(k.SipPort(), "query", 0)
+		if err == nil && c.rc == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no query answered: %+v %v", c, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel() // the responder goes: the next query is unroutable and fails at once
+	time.Sleep(300 * time.Millisecond)
+	if c, err := faultRequest(k.SipPort(), "query", 0); err != nil || c.rc != "-1" {
+		t.Fatalf("query without a responder: %+v %v", c, err)
+	}
+	stats := map[string]int{}
+	for _, line := range strings.Split(k.Kamcmd(t, "stats.get_statistics", "kazoo:"), "\n") {
+		if name, val, ok := strings.Cut(strings.TrimSpace(line), " = "); ok {
+			stats[name], _ = strconv.Atoi(val)
+		}
+	}
+	if stats["kazoo:published"] != 3 || stats["kazoo:query_ok"] < 1 || stats["kazoo:query_failed"] < 1 || stats["kazoo:publish_failed"] != 0 {
+		t.Errorf("statistics: %v", stats)
+	}
+	for _, name := range []string{"spooled", "spool_overflow", "query_timeout", "async_query_ok", "async_query_failed", "events"} {
+		if _, ok := stats["kazoo:"+name]; !ok {
+			t.Errorf("statistic kazoo:%s missing: %v", name, stats)
+		}
+	}
+}
