@@ -232,6 +232,23 @@ int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, uint8_t *doc, int64_t
 		uint8_t *out, int64_t cap, int64_t *len,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 
+/*
+ * Status areas for RPC (kamcmd kazoo.status / kazoo.subscriptions), in shared memory that
+ * the shim allocates: Go writes plain little-endian fields into them (no Kamailio API), the
+ * RPC process reads them.
+ * Process slot (one per process that runs Go): u32 pid, u32 broker count, u32 queries in
+ * flight, u32 0; then per broker (at most KZ_STATUS_MAX_BROKERS): u32 state (0 connecting,
+ * 1 open, 2 down, 3 stopped), u32 blocked (1: connection.blocked), i64 since (unix ms),
+ * i64 errors (failed connects and losses).
+ * Subscriptions area (written by consumer 1): u32 sequence (odd while writing), u32 length,
+ * then that many bytes of JSON (an array of the subscriptions), truncated to fit.
+ */
+#define KZ_STATUS_MAX_BROKERS 16
+#define KZ_STATUS_SLOT_SIZE (16 + 24 * KZ_STATUS_MAX_BROKERS)
+#define KZ_SUBS_AREA_SIZE (64 * 1024)
+int32_t kzgo_status_area(uint8_t *slot, int64_t slot_len);
+int32_t kzgo_subscriptions_area(uint8_t *area, int64_t area_len);
+
 /* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
  * when buf is too small (nothing copied). */
 int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);

@@ -42,6 +42,7 @@
 #include "kz_async.h"
 #include "kz_consumer.h"
 #include "kz_stats.h"
+#include "kz_rpc.h"
 
 #define MOD_INIT_ROUTE "kazoo:mod-init"
 #define EVENT_ROUTE_PREFIX "kazoo:"
@@ -235,6 +236,7 @@ static void worker_loop(int index)
 		exit(-1);
 	}
 	if(index == 1) {
+		kz_rpc_subscriptions_writer();
 		run_mod_init();
 		kz_errlen = 0;
 		if(kzgo_consumer_ready(kz_errbuf, sizeof(kz_errbuf), &kz_errlen) != KZ_OK)

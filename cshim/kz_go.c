@@ -34,6 +34,7 @@
 #include "go_runtime.h"
 #include "kz_params.h"
 #include "kz_go.h"
+#include "kz_rpc.h"
 
 unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
 int64_t kz_errlen;
@@ -242,6 +243,7 @@ static int start_go_here(void)
 		return -1;
 	}
 	go_started_here = 1;
+	kz_rpc_process_started();
 	LM_DBG("Go runtime started in process %d (%s)\n", process_no, process);
 	return 0;
 }

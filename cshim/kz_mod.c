@@ -19,6 +19,7 @@
 #include "kz_status.h"
 #include "kz_pua.h"
 #include "kz_stats.h"
+#include "kz_rpc.h"
 
 MODULE_VERSION
 
@@ -172,7 +173,7 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 
 static int mod_init(void)
 {
-	if(kz_params_check() < 0 || kz_stats_mod_init() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0
+	if(kz_params_check() < 0 || kz_stats_mod_init() < 0 || kz_rpc_mod_init() < 0 || kz_query_mod_init() < 0 || kz_async_mod_init() < 0
 			|| kz_go_mod_init() < 0 || kz_consumer_mod_init() < 0)
 		return -1;
 	return kz_status_mod_init() < 0 || kz_pua_mod_init() < 0 ? -1 : 0;

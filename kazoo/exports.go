@@ -321,6 +321,34 @@ func kzgo_pua_row(kind, includeEntity C.int32_t, doc *C.uint8_t, docLen C.int64_
 	return C.KZ_OK
 }
 
+//export kzgo_status_area
+func kzgo_status_area(slot *C.uint8_t, slotLen C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			rc = C.KZ_ERR_INTERNAL
+		}
+	}()
+	if mod == nil {
+		return C.KZ_ERR_NOT_RUNNING
+	}
+	mod.SetStatusArea(view(slot, slotLen)) // shared memory: valid for the process's life
+	return C.KZ_OK
+}
+
+//export kzgo_subscriptions_area
+func kzgo_subscriptions_area(area *C.uint8_t, areaLen C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			rc = C.KZ_ERR_INTERNAL
+		}
+	}()
+	if worker == nil {
+		return C.KZ_ERR_NOT_RUNNING
+	}
+	worker.SetSubscriptionsArea(view(area, areaLen))
+	return C.KZ_OK
+}
+
 //export kzgo_status
 func kzgo_status(out *C.uint8_t, capacity C.int64_t, length *C.int64_t) (rc C.int32_t) {
 	defer func() {

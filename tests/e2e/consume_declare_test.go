@@ -213,3 +213,43 @@ event_route[kazoo:consumer-event-amqp-error-message-returned] {
 		t.Errorf("kazoo_publish of a message the broker returns (it still confirms it) should return 1:\n%s", k.Log())
 	}
 }
+
+// kamcmd kazoo.status shows every process running the module with its brokers, across
+// the processes; kazoo.subscriptions what the consumer workers consume.
+func TestRPCStatusAndSubscriptions(t *testing.T) {
+	r := harness.StartRabbit(t)
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{
+		"Params":  `modparam("kazoo", "amqp_consumer_workers", 2)`,
+		"ModInit": `kazoo_subscribe('{"name": "rpc-sub", "exchange": "kz_rpc", "type": "topic", "queue": "kz-rpc-q", "routing": "r.*"}');`}))
+	waitBound(t, r, "kz-rpc-q")
+	status := func() string { return k.Kamcmd(t, "kazoo.status") }
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := status()
+		if strings.Count(s, "state: open") >= 4 && strings.Contains(s, "kazoo consumer 1") &&
+			strings.Contains(s, "kazoo consumer 2") && strings.Contains(s, "udp receiver") {
+			if strings.Contains(s, "guest:guest") || !strings.Contains(s, "zone: local") || !strings.Contains(s, "since: 20") {
+				t.Errorf("kazoo.status:\n%s", s)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kazoo.status does not show every process open:\n%s", s)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := k.Kamcmd(t, "kazoo.subscriptions"); !strings.Contains(s, `"rpc-sub"`) || !strings.Contains(s, `"kz-rpc-q"`) {
+		t.Errorf("kazoo.subscriptions: %s", s)
+	}
+	r.Stop(t)
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Contains(status(), "state: open") {
+		if time.Now().After(deadline) {
+			t.Fatalf("kazoo.status still shows open brokers with the broker stopped:\n%s", status())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := status(); !strings.Contains(s, "state: down") || strings.Contains(s, "errors: 0") {
+		t.Errorf("kazoo.status with the broker stopped:\n%s", s)
+	}
+}

@@ -111,7 +111,7 @@ func (w *Worker) readAsync(pc net.PacketConn) {
 // queryOnce is Query with buffers of its own, for concurrent async queries. It also
 // returns the request as sent.
 func (m *Module) queryOnce(exchange, routingKey, body, headers []byte, timeout time.Duration) (reply, sent []byte, err error) {
-	q := &Module{Cfg: m.Cfg, Log: m.Log, Pool: m.Pool}
+	q := &Module{Cfg: m.Cfg, Log: m.Log, Pool: m.Pool, status: m.status}
 	if err := q.query(exchange, routingKey, body, headers, timeout); err != nil {
 		return nil, q.body, err
 	}

@@ -168,10 +168,12 @@ func (w *Worker) readControl(pc net.PacketConn) {
 			if w.subs.add(sub) {
 				w.listenerChanged(sub, true)
 			}
+			w.publishSubscriptions()
 		case ctlUnsubscribe:
 			if sub, ok := w.subs.remove(string(rec)); ok {
 				w.listenerChanged(sub, false)
 			}
+			w.publishSubscriptions()
 		case ctlReady:
 			w.subs.start()
 		case ctlReturned:

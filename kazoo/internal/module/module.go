@@ -29,6 +29,7 @@ type Module struct {
 
 	worker atomic.Pointer[Worker] // set in consumer worker processes
 	spool  *spool                 // amqp_spool_max > 0
+	status *statusArea            // this process's slot of the RPC status table
 
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
@@ -46,7 +47,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
 		Node:           cfg.Node(),
 	}
-	m := &Module{Cfg: cfg, Log: log}
+	m := &Module{Cfg: cfg, Log: log, status: &statusArea{}}
 	opt.OnChange = m.connChanged
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory

@@ -23,6 +23,8 @@ func (m *Module) Query(exchange, routingKey, body, headers []byte, timeout time.
 
 // query is Query on m's buffers; the caller owns m.
 func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
+	m.writeStatus() // queries in flight, for kazoo.status
+	defer m.writeStatus()
 	m.reply = m.reply[:0]
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {

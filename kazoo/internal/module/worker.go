@@ -44,6 +44,8 @@ type Worker struct {
 
 	subs *subscriptions
 
+	subsArea subscriptionsArea // consumer 1: the list kazoo.subscriptions shows
+
 	connMu     sync.Mutex // connection events, in order
 	connOpen   map[*broker.Conn]int
 	connRoutes *routeResolver
@@ -160,6 +162,7 @@ func (m *Module) attachWorker(w *Worker) {
 
 // connChanged is broker.Options.OnChange: it runs on the connection's goroutine.
 func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, reason string) {
+	m.writeStatus()
 	if w := m.worker.Load(); w != nil {
 		w.connChanged(c, open, conn, reason)
 	}

@@ -1,0 +1,178 @@
+/*
+ * kz_rpc.c - RPC commands that describe the module across its processes:
+ *   kamcmd kazoo.status          every process running the module: its brokers (state,
+ *                                since when, errors) and its queries in flight
+ *   kamcmd kazoo.subscriptions   what the consumer workers consume
+ * Each process's Go side keeps a slot of a shared-memory table current (plain stores, no
+ * Kamailio API); the RPC process reads the table. kazoo.subscribe / kazoo.unsubscribe are in
+ * kz_subscribe.c.
+ */
+#include "kz_build.h"
+#include <stdint.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+#include <sys/types.h>
+#include "core/dprint.h"
+#include "core/pt.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+#include "core/mem/shm_mem.h"
+#include "kazoo_abi.h"
+#include "kz_params.h"
+#include "kz_url.h"
+#include "kz_rpc.h"
+
+#define KZ_STATUS_SLOTS 1024 /* process_no of every Kamailio process fits */
+
+static uint8_t *slots = NULL;
+static uint8_t *subs_area = NULL;
+
+int kz_rpc_mod_init(void)
+{
+	if(rpc_register_array(kz_rpc) != 0) {
+		LM_ERR("cannot register the kazoo RPC commands\n");
+		return -1;
+	}
+	slots = shm_malloc(KZ_STATUS_SLOTS * KZ_STATUS_SLOT_SIZE);
+	subs_area = shm_malloc(KZ_SUBS_AREA_SIZE);
+	if(slots == NULL || subs_area == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(slots, 0, KZ_STATUS_SLOTS * KZ_STATUS_SLOT_SIZE);
+	memset(subs_area, 0, KZ_SUBS_AREA_SIZE);
+	return 0;
+}
+
+/* the slot of this process, for Go (right after kzgo_init) */
+void kz_rpc_process_started(void)
+{
+	if(slots == NULL || process_no < 0 || process_no >= KZ_STATUS_SLOTS)
+		return;
+	kzgo_status_area(slots + (size_t)process_no * KZ_STATUS_SLOT_SIZE, KZ_STATUS_SLOT_SIZE);
+}
+
+/* consumer 1 publishes the subscriptions there */
+void kz_rpc_subscriptions_writer(void)
+{
+	if(subs_area != NULL)
+		kzgo_subscriptions_area(subs_area, KZ_SUBS_AREA_SIZE);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static int64_t rd64(const uint8_t *p)
+{
+	return (int64_t)((uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32));
+}
+
+static const char *state_name(uint32_t s)
+{
+	static const char *names[] = {"connecting", "open", "down", "stopped"};
+	return s < 4 ? names[s] : "unknown";
+}
+
+/* "zone=<name>;" prefix of an amqp_connection, or the primary zone */
+static void broker_zone(const char *url, char *zone, int size)
+{
+	const char *semi;
+
+	if(strncmp(url, "zone=", 5) == 0 && (semi = strchr(url, ';')) != NULL) {
+		snprintf(zone, size, "%.*s", (int)(semi - url - 5), url + 5);
+		return;
+	}
+	snprintf(zone, size, "%.*s", kz_primary_zone.len, kz_primary_zone.s);
+}
+
+static void rpc_status(rpc_t *rpc, void *ctx)
+{
+	int i, b, n;
+	uint8_t *slot, *br;
+	uint32_t pid;
+	void *proc, *brokers, *one;
+	kz_broker_url_t *url;
+	char zone[128], since[32];
+	int64_t since_ms;
+	time_t since_s;
+	struct tm tm;
+
+	if(slots == NULL) {
+		rpc->fault(ctx, 500, "no status table");
+		return;
+	}
+	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
+		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
+		pid = rd32(slot);
+		if(pid == 0 || (pt && pt[i].pid != (int)pid) || kill((pid_t)pid, 0) != 0)
+			continue;
+		if(rpc->add(ctx, "{", &proc) < 0)
+			return;
+		rpc->struct_add(proc, "dsd", "pid", (int)pid, "process", pt ? pt[i].desc : "",
+				"queries_in_flight", (int)rd32(slot + 8));
+		if(rpc->struct_add(proc, "[", "brokers", &brokers) < 0)
+			return;
+		n = (int)rd32(slot + 4);
+		for(b = 0, url = kz_broker_urls; b < n && b < KZ_STATUS_MAX_BROKERS && url;
+				b++, url = url->next) {
+			br = slot + 16 + 24 * b;
+			broker_zone(url->url, zone, sizeof(zone));
+			if(rpc->array_add(brokers, "{", &one) < 0)
+				return;
+			since_ms = rd64(br + 8);
+			since_s = (time_t)(since_ms / 1000);
+			gmtime_r(&since_s, &tm);
+			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			rpc->struct_add(one, "dssssdL", "id", b + 1, "url",
+					kz_url_masked(strncmp(url->url, "zone=", 5) == 0 && strchr(url->url, ';')
+										  ? strchr(url->url, ';') + 1
+										  : url->url),
+					"zone", zone, "state", state_name(rd32(br)), "since", since,
+					"blocked", (int)rd32(br + 4), "errors", (long long)rd64(br + 16));
+		}
+	}
+}
+
+static void rpc_subscriptions(rpc_t *rpc, void *ctx)
+{
+	char *copy;
+	uint32_t seq, len;
+	int tries;
+
+	if(subs_area == NULL) {
+		rpc->fault(ctx, 500, "no subscriptions area");
+		return;
+	}
+	copy = pkg_malloc(KZ_SUBS_AREA_SIZE);
+	if(copy == NULL) {
+		rpc->fault(ctx, 500, "out of memory");
+		return;
+	}
+	for(tries = 0; tries < 100; tries++) { /* a consistent copy: same even sequence */
+		seq = __atomic_load_n((uint32_t *)subs_area, __ATOMIC_ACQUIRE);
+		len = rd32(subs_area + 4);
+		if(len > KZ_SUBS_AREA_SIZE - 8)
+			len = KZ_SUBS_AREA_SIZE - 8;
+		memcpy(copy, subs_area + 8, len);
+		if(!(seq & 1) && __atomic_load_n((uint32_t *)subs_area, __ATOMIC_ACQUIRE) == seq)
+			break;
+	}
+	copy[len] = 0;
+	rpc->rpl_printf(ctx, "%s", len ? copy : "[]");
+	pkg_free(copy);
+}
+
+static const char *rpc_status_doc[] = {
+		"Per process running the module: its brokers (state, since, errors) and queries in"
+		" flight",
+		0};
+static const char *rpc_subscriptions_doc[] = {
+		"The subscriptions the consumer workers consume (JSON)", 0};
+
+rpc_export_t kz_rpc[] = {
+		{"kazoo.status", rpc_status, rpc_status_doc, RET_ARRAY},
+		{"kazoo.subscriptions", rpc_subscriptions, rpc_subscriptions_doc, 0},
+		{0, 0, 0, 0}};

@@ -1,0 +1,13 @@
+/* kz_rpc.h - kazoo.status and kazoo.subscriptions */
+#ifndef KAZOO_RPC_H
+#define KAZOO_RPC_H
+
+#include "core/rpc.h"
+
+int kz_rpc_mod_init(void);
+void kz_rpc_process_started(void);
+void kz_rpc_subscriptions_writer(void);
+
+extern rpc_export_t kz_rpc[];
+
+#endif

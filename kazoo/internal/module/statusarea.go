@@ -1,0 +1,117 @@
+package module
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Status areas (kazoo_abi.h): shared memory the shim allocated, which the RPC process
+// reads. Go writes plain naturally-aligned stores; a reader may see a field change under it,
+// which is fine for a status display.
+const (
+	statusMaxBrokers = 16
+	statusSlotSize   = 16 + 24*statusMaxBrokers
+)
+
+type statusArea struct {
+	mu   sync.Mutex
+	slot []byte
+}
+
+// SetStatusArea gives this process's slot; it is written now and at every change.
+func (m *Module) SetStatusArea(slot []byte) {
+	if len(slot) < statusSlotSize {
+		return
+	}
+	m.status.mu.Lock()
+	m.status.slot = slot
+	m.status.mu.Unlock()
+	m.writeStatus()
+}
+
+// writeStatus stores the state of every broker and the queries in flight.
+func (m *Module) writeStatus() {
+	m.status.mu.Lock()
+	defer m.status.mu.Unlock()
+	s := m.status.slot
+	if s == nil {
+		return
+	}
+	conns := m.Pool.Conns()
+	n := min(len(conns), statusMaxBrokers)
+	store32(s[0:], uint32(os.Getpid()))
+	store32(s[4:], uint32(n))
+	store32(s[8:], uint32(m.Pool.InFlight()))
+	for i, c := range conns[:n] {
+		b := s[16+24*i:]
+		st, since := c.State()
+		blocked := uint32(0)
+		if _, ok := c.Blocked(); ok {
+			blocked = 1
+		}
+		store32(b[0:], uint32(st))
+		store32(b[4:], blocked)
+		store64(b[8:], uint64(since.UnixMilli()))
+		store64(b[16:], uint64(c.Errors()))
+	}
+}
+
+// store32/store64 write little-endian values with single aligned stores (the slot is
+// 8-byte aligned and every field is at an offset of its size), so a reader never sees a
+// half-written field.
+func store32(b []byte, v uint32) {
+	var le [4]byte
+	binary.LittleEndian.PutUint32(le[:], v)
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&b[0])), *(*uint32)(unsafe.Pointer(&le[0])))
+}
+
+func store64(b []byte, v uint64) {
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], v)
+	atomic.StoreUint64((*uint64)(unsafe.Pointer(&b[0])), *(*uint64)(unsafe.Pointer(&le[0])))
+}
+
+// subscriptionsArea is where consumer 1 publishes its subscriptions for kazoo.subscriptions.
+type subscriptionsArea struct {
+	mu   sync.Mutex
+	area []byte
+	seq  uint32
+}
+
+// SetSubscriptionsArea makes this worker (consumer 1) publish its subscriptions there.
+func (w *Worker) SetSubscriptionsArea(area []byte) {
+	w.subsArea.mu.Lock()
+	w.subsArea.area = area
+	w.subsArea.mu.Unlock()
+	w.publishSubscriptions()
+}
+
+// publishSubscriptions writes the subscription list as JSON (sequence odd while writing).
+func (w *Worker) publishSubscriptions() {
+	w.subs.mu.Lock()
+	list, err := json.Marshal(w.subs.list)
+	w.subs.mu.Unlock()
+	if err != nil {
+		return
+	}
+	a := &w.subsArea
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.area) < 8 {
+		return
+	}
+	if len(list) > len(a.area)-8 {
+		list = list[:len(a.area)-8]
+	}
+	a.seq++
+	store32(a.area[0:], a.seq)
+	copy(a.area[8:], list)
+	store32(a.area[4:], uint32(len(list)))
+	a.seq++
+	store32(a.area[0:], a.seq)
+}
+
