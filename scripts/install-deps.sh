@@ -4,7 +4,8 @@
 #   Debian packages: kamailio (the target), kamailio-kazoo-modules (the C module: reference
 #   for differential tests), kamailio-presence-modules + kamailio-sqlite-modules (presence
 #   tests: kazoo_pua_publish into a SQLite presentity table, sqlite3 to create it),
-#   kamailio-extra-modules, rabbitmq-server, sip-tester (sipp),
+#   kamailio-lua-modules (the Lua KEMI example), kamailio-extra-modules, rabbitmq-server,
+#   sip-tester (sipp),
 #   dpkg-dev (apt-get source / dpkg-source), build tools, libjson-c-dev (the kz.json unit
 #   tests compare with the json-c library the C module uses).
 #   Go: /usr/local/go if it is recent enough; otherwise Debian's golang-go is installed only
@@ -14,7 +15,7 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 need_pkgs=""
 for p in kamailio kamailio-kazoo-modules kamailio-extra-modules kamailio-presence-modules \
-	kamailio-sqlite-modules sqlite3 rabbitmq-server sip-tester \
+	kamailio-sqlite-modules sqlite3 kamailio-lua-modules rabbitmq-server sip-tester \
 	dpkg-dev gcc make binutils python3 ca-certificates libjson-c-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs="$need_pkgs $p"
 done

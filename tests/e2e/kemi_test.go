@@ -129,3 +129,38 @@ func TestKEMIEventCallback(t *testing.T) {
 		t.Errorf("callback got %+v", o)
 	}
 }
+
+// examples/kazoo-lua.cfg + examples/kazoo.lua as shipped (app_lua): publish, a query the
+// same node answers through its event_callback, and the mod-init subscription.
+func TestExampleLua(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_demo", "topic", "demo.message.*")
+	cfg, err := os.ReadFile("../../examples/kazoo-lua.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs("../../examples/kazoo.lua")
+	tmpl := "#!define SIP_LISTEN udp:127.0.0.1:{{.SipPort}}\n#!define AMQP_URL \"{{.Extra.URL}}\"\n" +
+		"#!define KAZOO_MODULE \"{{.Module}}\"\n#!define CTL_SOCKET \"unix:{{.CtlSocket}}\"\n" +
+		"#!define LUA_SCRIPT \"" + script + "\"\n" + strings.Replace(string(cfg), "log_stderror=no", "log_stderror=yes", 1)
+	k := harness.StartKamailio(t, tmpl, harness.KamailioOpts{Module: modulePath, Extra: map[string]any{"URL": r.URL()}})
+	if rep := sipRequest(t, k.SipPort(), "MESSAGE", "bob.smith", nil, `hi "bob"`); rep.Code != 200 {
+		t.Fatalf("MESSAGE got %d\n%s", rep.Code, k.Log())
+	}
+	d, ok := q.Next(t, 5*time.Second)
+	if !ok || d.RoutingKey != "demo.message.bob%2Esmith" || !strings.Contains(string(d.Body), `hi \u0022bob\u0022`) {
+		t.Fatalf("published: %v %s %s", ok, d.RoutingKey, d.Body)
+	}
+	waitBound(t, r, "kazoo-demo-query")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rep := sipRequest(t, k.SipPort(), "INFO", "bob", nil, "")
+		if rep.Code == 200 && rep.Headers["x-answer"] == "pong" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INFO got %d %v\n%s", rep.Code, rep.Headers, k.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
