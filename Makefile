@@ -4,6 +4,7 @@
 #   make test       every test: Go unit tests, then end-to-end tests with real Kamailio,
 #                   RabbitMQ and sipp (what .ci/run runs)
 #   make install    copy kazoo.so into Kamailio's module directory (replaces the C module)
+#   make deb        build/kamailio-kazoo-go-modules_<kamailio version>+go<n>_<arch>.deb
 #
 # Variables: KAMAILIO_BIN (kamailio to build for), KAMAILIO_SRC (your own configured or
 # unconfigured source tree of that version), KAMAILIO_LIBDIR (where its libsrdb1.so is),
@@ -31,7 +32,7 @@ SHIM_CFLAGS = -DKZ_SHIM_SOURCES=$(SHIM_HASH) -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(
 
 GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum
 
-.PHONY: all headers check test unit-test e2e-test install clean
+.PHONY: all headers check test unit-test e2e-test install deb clean
 all: $(SO)
 
 headers: $(CACHE)/stamp
@@ -63,6 +64,10 @@ test: $(SO)
 install: $(SO)
 	@[ -n "$(MODDIR)" ] || { echo "cannot find Kamailio's module directory; make install MODDIR=..."; exit 1; }
 	install -m 0644 $(SO) $(MODDIR)/kazoo.so
+
+# a .deb that installs kazoo.so into Debian's module directory, replacing kamailio-kazoo-modules
+deb: $(SO)
+	scripts/make-deb.sh $(SO) $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,4 +238,59 @@ func TestExamplePublishCfg(t *testing.T) {
 		m["Node"] != "kamailio@demo.kazoo.local" {
 		t.Fatalf("%s %s", d.RoutingKey, d.Body)
 	}
+}
+
+// make deb: the package installs kazoo.so where Debian's kamailio looks for modules,
+// replacing kamailio-kazoo-modules, and `loadmodule "kazoo.so"` loads it; afterwards the
+// C module's package is put back.
+func TestDebPackage(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("installing a package needs root")
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("../../scripts/make-deb.sh", modulePath, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make-deb: %v\n%s", err, out)
+	}
+	deb := strings.TrimSpace(string(out))
+	// the C module's package, to put back at the end
+	dl := exec.Command("apt-get", "download", "kamailio-kazoo-modules")
+	dl.Dir = dir
+	if out, err := dl.CombinedOutput(); err != nil {
+		t.Fatalf("apt-get download kamailio-kazoo-modules: %v\n%s", err, out)
+	}
+	cDebs, _ := filepath.Glob(filepath.Join(dir, "kamailio-kazoo-modules_*.deb"))
+	if len(cDebs) != 1 {
+		t.Fatalf("downloaded %v", cDebs)
+	}
+	t.Cleanup(func() { // ours conflicts with it: remove ours first
+		out, err := exec.Command("dpkg", "-r", "kamailio-kazoo-go-modules").CombinedOutput()
+		if err == nil {
+			out, err = exec.Command("dpkg", "-i", cDebs[0]).CombinedOutput()
+		}
+		if err != nil {
+			t.Errorf("putting the C module back: %v\n%s", err, out)
+		}
+	})
+	if out, err := exec.Command("dpkg", "-i", deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -i %s: %v\n%s", deb, err, out)
+	}
+	if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", "kamailio-kazoo-modules").CombinedOutput(); strings.Contains(string(out), "ok installed") {
+		t.Errorf("kamailio-kazoo-modules still installed: %s", out)
+	}
+	want, _ := os.ReadFile(modulePath)
+	got, _ := os.ReadFile(cModulePath)
+	if len(want) == 0 || string(want) != string(got) {
+		t.Fatalf("%s is not the packaged kazoo.so", cModulePath)
+	}
+	r := harness.SharedRabbit(t)
+	q := r.Bind(t, "kazoo_e2e", "topic", "deb.#")
+	k := harness.StartKamailio(t, publishCfg, harness.KamailioOpts{Module: "kazoo.so", Extra: withDefaults(r, nil)})
+	if rc := publish(t, k, "kazoo_e2e", "deb.x", "", `{"a":1}`); rc != "1" {
+		t.Fatalf("publish through the installed module: %s\n%s", rc, k.Log())
+	}
+	if _, ok := q.Next(t, 5*time.Second); !ok {
+		t.Fatal("nothing delivered")
+	}
+	k.Stop(t)
 }
