@@ -240,11 +240,28 @@ int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, uint8_t *doc, int64_t
  * flight, u32 0; then per broker (at most KZ_STATUS_MAX_BROKERS): u32 state (0 connecting,
  * 1 open, 2 down, 3 stopped), u32 blocked (1: connection.blocked), i64 since (unix ms),
  * i64 errors (failed connects and losses).
+ * After the brokers, KZ_SC_COUNT u64 counters of the process (statistics summed over the
+ * processes when read: kamcmd stats.get_statistics kazoo:).
  * Subscriptions area (written by consumer 1): u32 sequence (odd while writing), u32 length,
  * then that many bytes of JSON (an array of the subscriptions), truncated to fit.
  */
 #define KZ_STATUS_MAX_BROKERS 16
-#define KZ_STATUS_SLOT_SIZE (16 + 24 * KZ_STATUS_MAX_BROKERS)
+enum kz_status_counter {
+	KZ_SC_RETURNED,      /* messages the broker returned as unroutable */
+	KZ_SC_ACKED,         /* consumed messages acknowledged */
+	KZ_SC_REDELIVERED,   /* consumed messages the broker marked redelivered */
+	KZ_SC_REJECTED,      /* consumed messages rejected (not JSON, too large) */
+	KZ_SC_RECONNECTS,    /* connections opened after a failure or a loss */
+	KZ_SC_QUERY_10MS,    /* answered queries by latency: <= 10 ms */
+	KZ_SC_QUERY_50MS,    /* <= 50 ms */
+	KZ_SC_QUERY_100MS,   /* <= 100 ms */
+	KZ_SC_QUERY_500MS,   /* <= 500 ms */
+	KZ_SC_QUERY_1S,      /* <= 1 s */
+	KZ_SC_QUERY_SLOWER,  /* > 1 s */
+	KZ_SC_COUNT
+};
+#define KZ_STATUS_COUNTERS_OFFSET (16 + 24 * KZ_STATUS_MAX_BROKERS)
+#define KZ_STATUS_SLOT_SIZE (KZ_STATUS_COUNTERS_OFFSET + 8 * KZ_SC_COUNT)
 #define KZ_SUBS_AREA_SIZE (64 * 1024)
 int32_t kzgo_status_area(uint8_t *slot, int64_t slot_len);
 int32_t kzgo_subscriptions_area(uint8_t *area, int64_t area_len);

@@ -136,6 +136,26 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 	}
 }
 
+/* a process counter summed over the live processes' slots (statistics functions) */
+long kz_rpc_counter_sum(int idx)
+{
+	long sum = 0;
+	uint8_t *slot;
+	uint32_t pid;
+	int i;
+
+	if(slots == NULL || idx < 0 || idx >= KZ_SC_COUNT)
+		return 0;
+	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
+		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
+		pid = rd32(slot);
+		if(pid == 0 || (pt && pt[i].pid != (int)pid))
+			continue;
+		sum += (long)rd64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
+	}
+	return sum;
+}
+
 static void rpc_subscriptions(rpc_t *rpc, void *ctx)
 {
 	char *copy;

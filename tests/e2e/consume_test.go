@@ -34,6 +34,7 @@ loadmodule "xlog.so"
 loadmodule "textops.so"
 loadmodule "cfgutils.so"
 loadmodule "htable.so"
+loadmodule "kex.so"
 loadmodule "{{.Module}}"
 modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
 modparam("htable", "htable", "c=>size=4;")

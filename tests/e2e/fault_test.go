@@ -519,7 +519,15 @@ func TestStatistics(t *testing.T) {
 	if stats["kazoo:published"] != 3 || stats["kazoo:query_ok"] < 1 || stats["kazoo:query_failed"] < 1 || stats["kazoo:publish_failed"] != 0 {
 		t.Errorf("statistics: %v", stats)
 	}
-	for _, name := range []string{"spooled", "spool_overflow", "query_timeout", "async_query_ok", "async_query_failed", "events"} {
+	latency := 0
+	for _, b := range []string{"le_10ms", "le_50ms", "le_100ms", "le_500ms", "le_1s", "gt_1s"} {
+		latency += stats["kazoo:query_latency_"+b]
+	}
+	if latency != stats["kazoo:query_ok"] || stats["kazoo:returned"] < 1 {
+		t.Errorf("latency buckets %d for %d answered queries, returned %d: %v", latency, stats["kazoo:query_ok"], stats["kazoo:returned"], stats)
+	}
+	for _, name := range []string{"spooled", "spool_overflow", "query_timeout", "async_query_ok", "async_query_failed", "events",
+		"acked", "redelivered", "rejected", "reconnects"} {
 		if _, ok := stats["kazoo:"+name]; !ok {
 			t.Errorf("statistic kazoo:%s missing: %v", name, stats)
 		}

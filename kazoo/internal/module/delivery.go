@@ -29,7 +29,9 @@ func (d *delivery) ack() {
 	if err := d.ch.Ack(d.tag, false); err != nil {
 		// the channel died: the broker redelivers the message
 		d.w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
+		return
 	}
+	d.w.m.count(counterAcked)
 }
 
 // deliveryState turns deliveries of one subscription on one broker into events; each
@@ -68,18 +70,25 @@ func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription)
 // the queue has a dead-letter exchange) or, without a route, acknowledged, with one log line.
 func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 	m := st.w.m
+	if d.Redelivered {
+		m.count(counterRedelivered)
+	}
+	reject := func() {
+		m.count(counterRejected)
+		_ = d.Reject(false)
+	}
 	where := func() string {
 		return "event from exchange '" + d.Exchange + "' with routing key '" + d.RoutingKey + "' (subscription " + st.sub.ID() + ")"
 	}
 	if len(d.Body) > m.Cfg.MaxPayload {
 		m.Log.Errorf("%s: %d bytes, larger than amqp_max_payload (%d): rejected", where(), len(d.Body), m.Cfg.MaxPayload)
-		_ = d.Reject(false)
+		reject()
 		return
 	}
 	var err error
 	if st.strict, err = st.norm.Normalize(st.strict[:0], d.Body); err != nil {
 		m.Log.Errorf("%s is not JSON (%v): rejected: %.200s", where(), err, d.Body)
-		_ = d.Reject(false)
+		reject()
 		return
 	}
 	st.members = append(st.members[:0],
@@ -96,12 +105,14 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 	body, err := st.norm.Set(nil, st.strict, st.members)
 	if err != nil {
 		m.Log.Errorf("%s is not a JSON object (%v): rejected: %.200s", where(), err, d.Body)
-		_ = d.Reject(false)
+		reject()
 		return
 	}
 	route, ok := st.route(body)
 	if !ok {
-		_ = d.Ack(false)
+		if d.Ack(false) == nil {
+			m.count(counterAcked)
+		}
 		return
 	}
 	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},

@@ -50,11 +50,16 @@ func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.
 	if m.body, perr = m.norm.AddMissing(m.body[:0], m.strict, m.fields); perr != nil {
 		return status.Errorf(status.Argument, "payload must be a JSON object: %v", perr)
 	}
+	sent := time.Now()
 	reply, err := conn.Query(broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey),
 		Headers: hdrs, Body: m.body}, msgID, deadline)
 	if err != nil {
+		if se, ok := err.(*status.Error); ok && se.Returned != nil {
+			m.count(counterReturned)
+		}
 		return err
 	}
+	m.countQueryLatency(time.Since(sent))
 	if len(reply) > m.Cfg.MaxPayload {
 		return status.Errorf(status.Rejected, "reply of %d bytes is larger than amqp_max_payload (%d)", len(reply), m.Cfg.MaxPayload)
 	}

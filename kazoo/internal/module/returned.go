@@ -55,6 +55,7 @@ func (m *Module) returned(c *broker.Conn, r amqp.Return) {
 	if zone == "" {
 		zone = m.Cfg.PrimaryZone
 	}
+	m.count(counterReturned)
 	m.Log.Warnf("broker %s returned a message to exchange '%s' with routing key '%s': %d %s", c.Broker.Masked(), r.Exchange, r.RoutingKey, r.ReplyCode, r.ReplyText)
 	body := returnedPayload(r.Body, zone, &status.Returned{Code: int(r.ReplyCode), Reason: r.ReplyText})
 	rec := append(append(append([]byte{ctlReturned}, r.RoutingKey...), 0), body...)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -13,9 +14,60 @@ import (
 // reads. Go writes plain naturally-aligned stores; a reader may see a field change under it,
 // which is fine for a status display.
 const (
-	statusMaxBrokers = 16
-	statusSlotSize   = 16 + 24*statusMaxBrokers
+	statusMaxBrokers     = 16
+	statusCountersOffset = 16 + 24*statusMaxBrokers
+	statusSlotSize       = statusCountersOffset + 8*counterCount
 )
+
+// Process counters (kazoo_abi.h kz_status_counter), summed over the processes into the
+// kazoo: statistics when they are read.
+const (
+	counterReturned = iota
+	counterAcked
+	counterRedelivered
+	counterRejected
+	counterReconnects
+	counterQuery10ms
+	counterQuery50ms
+	counterQuery100ms
+	counterQuery500ms
+	counterQuery1s
+	counterQuerySlower
+	counterCount
+)
+
+// count adds 1 to a process counter, straight in the shared slot (only this process
+// writes it).
+func (m *Module) count(idx int) {
+	if m == nil || m.status == nil {
+		return
+	}
+	m.status.mu.Lock()
+	s := m.status.slot
+	m.status.mu.Unlock()
+	if s == nil {
+		return
+	}
+	atomic.AddUint64((*uint64)(unsafe.Pointer(&s[statusCountersOffset+8*idx])), 1)
+}
+
+// countQueryLatency puts an answered query into its latency bucket.
+func (m *Module) countQueryLatency(d time.Duration) {
+	switch {
+	case d <= 10*time.Millisecond:
+		m.count(counterQuery10ms)
+	case d <= 50*time.Millisecond:
+		m.count(counterQuery50ms)
+	case d <= 100*time.Millisecond:
+		m.count(counterQuery100ms)
+	case d <= 500*time.Millisecond:
+		m.count(counterQuery500ms)
+	case d <= time.Second:
+		m.count(counterQuery1s)
+	default:
+		m.count(counterQuerySlower)
+	}
+}
 
 type statusArea struct {
 	mu   sync.Mutex

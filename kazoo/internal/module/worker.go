@@ -162,6 +162,9 @@ func (m *Module) attachWorker(w *Worker) {
 
 // connChanged is broker.Options.OnChange: it runs on the connection's goroutine.
 func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, reason string) {
+	if open && c.Errors() > 0 {
+		m.count(counterReconnects)
+	}
 	m.writeStatus()
 	if w := m.worker.Load(); w != nil {
 		w.connChanged(c, open, conn, reason)
