@@ -428,7 +428,7 @@ event_route[kazoo:consumer-event-load-test-tick] {
 	if strings.Contains(k.Log(), "DUPLICATE") {
 		t.Errorf("duplicates logged:\n%s", k.Log())
 	}
-	// the statistics saw them too (connection events add to events, not to acked)
+	// the statistics saw them too
 	stats := k.Kamcmd(t, "stats.get_statistics", "kazoo:")
 	if !strings.Contains(stats, fmt.Sprintf("kazoo:acked = %d", count)) || !strings.Contains(stats, fmt.Sprintf("kazoo:events = %d", count)) {
 		t.Errorf("statistics after %d events: %s", count, stats)
