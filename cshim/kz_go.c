@@ -6,8 +6,9 @@
  * modules do. SIP workers (ranks 1..126: UDP/TCP/SCTP receivers) start it in child_init,
  * before they serve traffic; any other forked process (timers, RPC, rtimer, ...) starts it
  * on its first call into the module, so processes that never use it stay single-threaded.
- * Never in the main process (modules are loaded, mod_init and the kazoo:mod-init route run
- * there, and it forks everything else afterwards), never under `kamailio -c`.
+ * Never in the main process (modules are loaded and mod_init runs there, and it forks
+ * everything else afterwards), never under `kamailio -c`; event_route[kazoo:mod-init] runs
+ * in "kazoo consumer 1" (kz_consumer.c).
  *
  * Go's own log lines travel through a non-blocking pipe to the "kazoo log relay" process,
  * which prints them with Kamailio's LOG macros (goroutines must not call Kamailio's API).

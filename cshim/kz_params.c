@@ -32,7 +32,7 @@ int kz_go_maxprocs = 1; /* ours: Go's GOMAXPROCS in each process (see the docs) 
 int kz_go_gc_percent = 25; /* ours: Go's GOGC in each process (0: Go's default, 100) */
 int kz_pua_mode = 1;
 
-/* accepted for compatibility; see the docs for which take effect in which issue */
+/* accepted for compatibility; the docs say which have no effect and why */
 static int kz_max_channels = 50;
 static int kz_timer_process_interval = 200;
 static int kz_consumer_ack_timeout_micro = 100000;
@@ -67,9 +67,9 @@ str kz_amqps_cert = STR_NULL;
 str kz_amqps_key = STR_NULL;
 int kz_amqps_verify_peer = 1;
 int kz_amqps_verify_hostname = 1;
-int kz_publish_persistent = 0;
-int kz_publish_mandatory = 0; /* ours: unroutable publishes come back (event) */
-int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */ /* ours: delivery mode 2 (the C module: transient) */
+int kz_publish_persistent = 0; /* ours: delivery mode 2 (the C module: transient) */
+int kz_publish_mandatory = 0;  /* ours: unroutable publishes come back (event) */
+int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */
 int kz_pua_lock_type = 1;
 str kz_event_callback = STR_NULL;
 

@@ -9,6 +9,7 @@
  * variable is a target, anything else is accepted as flags and ignored.
  */
 #include "kz_build.h"
+#include "core/ut.h"
 #include <stdint.h>
 #include <string.h>
 #include "core/dprint.h"
@@ -202,11 +203,15 @@ static int get_str(sip_msg_t *msg, char *p, str *out, const char *what)
 static int check_readonly_target(sip_msg_t *msg, kz_target_t *t)
 {
 	pv_value_t v;
+	int flags;
 
 	if(t == NULL || t->readonly == NULL)
 		return 0;
-	if(pv_get_spec_value(msg, t->readonly, &v) == 0 && (v.flags & PV_VAL_INT))
-		return 0;
+	if(pv_get_spec_value(msg, t->readonly, &v) == 0) {
+		/* a number, also as text ($def(...) gives the define's text) */
+		if((v.flags & PV_VAL_INT) || ((v.flags & PV_VAL_STR) && str2sint(&v.rs, &flags) == 0))
+			return 0;
+	}
 	LM_ERR("kazoo_query: the 4th parameter '%s' is neither a writable variable for the reply"
 		   " nor publish flags (a number)\n",
 			t->text);

@@ -162,8 +162,9 @@ var (
 	reKemi       = regexp.MustCompile(`\{\s*str_init\(\s*"([^"]*)"\s*\)\s*,\s*str_init\(\s*"([^"]*)"\s*\)`)
 	reRPCDecl    = regexp.MustCompile(`rpc_export_t\s+\w+\s*\[\s*\]\s*=`)
 	reEntryName  = regexp.MustCompile(`\{\s*"([^"]+)"\s*,`)
-	reStatsDecl  = regexp.MustCompile(`stat_export_t\s+\w+\s*\[\s*\]\s*=`)
-	reStatsGroup = regexp.MustCompile(`register_module_stats\s*\(\s*"([^"]+)"`)
+	reArrayDecl  = regexp.MustCompile(`\w+\s*\[[^\]\n]*\]\s*=`)
+	reStatsGroup = regexp.MustCompile(`register_(?:module_)?stats?\s*\(\s*"([^"]+)"`)
+	reStatCall   = regexp.MustCompile(`register_stat\s*\(\s*"[^"]*"\s*,\s*"([^"]+)"`)
 	reTransDecl  = regexp.MustCompile(`tr_export_t\s+\w+\s*\[\s*\]\s*=`)
 	reTransName  = regexp.MustCompile(`str(?:n?case)?n?cmp\s*\(\s*name\.s\s*,\s*"([^"]+)"`)
 )
@@ -236,18 +237,37 @@ func parseRPC(srcs map[string]string) ([]string, error) {
 	return out, nil
 }
 
+// parseStats reads the statistics file: every name-keyed entry of its array initializers
+// (the stat_export_t table for register_module_stats, and any table of names it hands to
+// register_stat, such as {"name", stat_function}) and every register_stat(group, "name")
+// call with a literal name. The group is the first literal of a registration call.
 func parseStats(src string) (group string, names []string, err error) {
 	src = stripComments(src)
-	body, err := oneTable(src, "stat_export_t", reStatsDecl)
+	ts, err := tables(src, reArrayDecl)
 	if err != nil {
 		return "", nil, err
 	}
-	for _, m := range reEntryName.FindAllStringSubmatch(body, -1) {
-		names = append(names, m[1])
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, body := range ts {
+		for _, m := range reEntryName.FindAllStringSubmatch(body, -1) {
+			add(m[1])
+		}
+	}
+	for _, m := range reStatCall.FindAllStringSubmatch(src, -1) {
+		add(m[1])
 	}
 	m := reStatsGroup.FindStringSubmatch(src)
 	if m == nil {
-		return "", nil, fmt.Errorf("no register_module_stats(\"<group>\", ...)")
+		return "", nil, fmt.Errorf("no register_module_stats(\"<group>\", ...) nor register_stat(\"<group>\", ...)")
+	}
+	if len(names) == 0 {
+		return "", nil, fmt.Errorf("no statistic names")
 	}
 	return m[1], names, nil
 }
@@ -704,6 +724,23 @@ static sr_kemi_t kemi_exports[] = {
 	// an entry the regular expression does not understand is an error, not a silent miss
 	if _, err := parseParams(`param_export_t kz_params[] = {{"odd", 7, &x}, {0, 0, 0}};`); err == nil {
 		t.Error("an unparsable parameter entry was ignored")
+	}
+	group, stats, err := parseStats(`
+static stat_export_t st[] = {
+	{"a", 0, &v[0]}, /* {"commented", 0, 0}, */
+	{0, 0, 0}
+};
+static struct { char *name; stat_function fn; } sums[] = {
+	{"b", fb},
+	{0, 0}
+};
+int init(void) {
+	register_module_stats("grp", st);
+	register_stat("grp", "c", (stat_var **)fc, STAT_IS_FUNC);
+	for(i = 0; sums[i].name; i++) register_stat("grp", sums[i].name, (stat_var **)sums[i].fn, 0);
+}`)
+	if err != nil || group != "grp" || strings.Join(stats, ",") != "a,b,c" {
+		t.Errorf("stats %s %v (%v)", group, stats, err)
 	}
 	rpc, err := parseRPC(map[string]string{"a.c": `rpc_export_t r1[] = {{"m.a", f, d, 0}, {0, 0, 0, 0}};`,
 		"b.c": `static rpc_export_t r2[] = {

@@ -76,9 +76,12 @@ type Subscription struct {
 	// route; "" means the module parameters amqp_consumer_event_key/subkey.
 	EventKey, EventSubkey string
 
-	// ConsistentWorker sends every message to the worker chosen by hashing
-	// the payload field ConsistentWorkerKey (the routing key when the field
-	// is absent or ConsistentWorkerKey is "") instead of round robin.
+	// ConsistentWorker: in the C module, each message went to the worker
+	// chosen by hashing the payload field ConsistentWorkerKey (or the routing
+	// key), so that messages with the same key ran in order. Here the whole
+	// subscription is consumed by one worker (chosen by a hash of its ID),
+	// which keeps every message in order, a stronger guarantee; the key is
+	// read for compatibility and not needed.
 	ConsistentWorker    bool
 	ConsistentWorkerKey string
 }
