@@ -416,22 +416,16 @@ int ki_kazoo_json(sip_msg_t *msg, str *json, str *path, str *target)
 	return kazoo_json(msg, json, path, dst);
 }
 
-int w_kazoo_json_keys(sip_msg_t *msg, char *json, char *path, char *avp)
+static int kazoo_json_keys(sip_msg_t *msg, str j, str p, pv_spec_t *spec)
 {
-	str j, p;
-	pv_spec_t *spec = (pv_spec_t *)avp;
 	int_str name, v;
 	unsigned short type;
 	int64_t cap, len = 0;
 	uint8_t *buf, *k, *end;
 	int32_t rc;
 
-	if(fixup_get_svalue(msg, (gparam_t *)json, &j) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)path, &p) < 0) {
-		LM_ERR("kazoo_json_keys: cannot evaluate its parameters\n");
-		return -1;
-	}
-	if(pv_get_avp_name(msg, &spec->pvp, &name, &type) != 0) {
+	if(spec == NULL || spec->type != PVT_AVP
+			|| pv_get_avp_name(msg, &spec->pvp, &name, &type) != 0) {
 		LM_ERR("kazoo_json_keys: invalid AVP\n");
 		return -1;
 	}
@@ -461,6 +455,24 @@ int w_kazoo_json_keys(sip_msg_t *msg, char *json, char *path, char *avp)
 		}
 	}
 	return 1;
+}
+
+int w_kazoo_json_keys(sip_msg_t *msg, char *json, char *path, char *avp)
+{
+	str j, p;
+
+	if(fixup_get_svalue(msg, (gparam_t *)json, &j) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)path, &p) < 0) {
+		LM_ERR("kazoo_json_keys: cannot evaluate its parameters\n");
+		return -1;
+	}
+	return kazoo_json_keys(msg, j, p, (pv_spec_t *)avp);
+}
+
+/* KEMI: KSR.kazoo.json_keys(json, path, "$avp(name)") */
+int ki_kazoo_json_keys(sip_msg_t *msg, str *json, str *path, str *avp)
+{
+	return kazoo_json_keys(msg, *json, *path, pv_cache_get(avp));
 }
 
 static int kazoo_encode(sip_msg_t *msg, str *in, pv_spec_t *dst)

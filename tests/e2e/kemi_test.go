@@ -44,10 +44,12 @@ const kemiScript = `function ksr_request_route() {
 		KSR.kazoo.json(KSR.pv.get("$kzR"), "Event-Name", "$var(en)"),
 		KSR.kazoo.encode("a.b c", "$var(enc)"),
 		KSR.kazoo.pua_publish_mwi('{"From-User": "u"}'),
-		KSR.kazoo.unsubscribe("kemi-none")
+		KSR.kazoo.unsubscribe("kemi-none"),
+		KSR.kazoo.json_keys('{"o": {"a": 1, "b": 2}}', "o", "$avp(keys)")
 	];
 	KSR.hdr.append_to_reply("X-Rc: " + rc.join(",") + "\r\n");
 	KSR.hdr.append_to_reply("X-En: " + KSR.pv.get("$var(en)") + "\r\nX-Enc: " + KSR.pv.get("$var(enc)") + "\r\n");
+	KSR.hdr.append_to_reply("X-Keys: " + KSR.pv.get("$(avp(keys)[0])") + "," + KSR.pv.get("$(avp(keys)[1])") + "\r\n");
 	KSR.sl.send_reply(200, "OK");
 }
 `
@@ -64,7 +66,7 @@ func TestKEMI(t *testing.T) {
 	k := harness.StartKamailio(t, kemiCfg, harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URL": r.URL(), "Script": script}})
 	rep := sipRequest(t, k.SipPort(), "OPTIONS", "kemi", nil, "")
-	if rep.Code != 200 || rep.Headers["x-rc"] != "1,1,1,1,1,1,-1,1" || rep.Headers["x-en"] != "pong" || rep.Headers["x-enc"] != "a%2Eb+c" {
+	if rep.Code != 200 || rep.Headers["x-rc"] != "1,1,1,1,1,1,-1,1,1" || rep.Headers["x-en"] != "pong" || rep.Headers["x-enc"] != "a%2Eb+c" || rep.Headers["x-keys"] == "" {
 		t.Fatalf("%d %v\n%s", rep.Code, rep.Headers, k.Log())
 	}
 	seen := map[string]bool{}
