@@ -44,6 +44,10 @@ type Worker struct {
 
 	subs *subscriptions
 
+	acks     []pendingAck // routes that ran, not acknowledged yet (guarded by mu)
+	ackSpare []pendingAck
+	ackTotal int
+
 	subsArea subscriptionsArea // consumer 1: the list kazoo.subscriptions shows
 
 	connMu     sync.Mutex // connection events, in order
@@ -93,9 +97,13 @@ func (w *Worker) push(ev Event, d *delivery) {
 		ev.Handle = w.handle
 		w.pending[ev.Handle] = d
 	}
+	wake := len(w.queue) == 0
 	w.queue = append(w.queue, ev)
 	w.mu.Unlock()
-	for { // a full pipe is fine: the C thread drains the whole queue on each wake-up
+	// The C thread takes events until the queue is empty before it blocks on the pipe, so
+	// only the push that finds the queue empty must wake it (one write per burst, not per
+	// event). A full pipe is fine: it is awake then.
+	for wake {
 		if _, err := syscall.Write(w.notify, []byte{1}); err != syscall.EINTR {
 			return
 		}
@@ -110,7 +118,9 @@ func (w *Worker) Take(limit int) (ev Event, size int, ok bool) {
 	w.mu.Lock()
 	for {
 		if len(w.queue) == 0 {
+			acks := w.takeAcksLocked() // idle: the routes that ran are acknowledged now
 			w.mu.Unlock()
+			w.sendAcks(acks)
 			return Event{Kind: EventNone}, 0, true
 		}
 		ev = w.queue[0]
@@ -139,13 +149,71 @@ func (w *Worker) Take(limit int) (ev Event, size int, ok bool) {
 // Done is called by the C thread when the route of message event handle has run: a
 // subscription with ack after the route (no_ack false, wait_for_consumer_ack true) is
 // acknowledged now. Had the process died in the route, the broker would redeliver.
+//
+// Acknowledgements are batched: one basic.ack with multiple=true per channel covers every
+// route that ran, sent when the C thread finds no more events or after ackBatchMax routes.
+// That is safe because a channel's messages run in order in this one thread: when the
+// route of tag N has run, so have those of every earlier tag (or they were acknowledged or
+// rejected already). A crash before the batch is sent redelivers those messages.
 func (w *Worker) Done(handle uint32) {
 	w.mu.Lock()
 	d := w.pending[handle]
 	delete(w.pending, handle)
-	w.mu.Unlock()
+	var acks []pendingAck
 	if d != nil {
-		d.ack()
+		w.addAckLocked(d)
+		if w.ackTotal >= ackBatchMax {
+			acks = w.takeAcksLocked()
+		}
+	}
+	w.mu.Unlock()
+	w.sendAcks(acks)
+}
+
+const ackBatchMax = 32
+
+// pendingAck is the highest delivery tag of a channel whose route ran, and how many.
+type pendingAck struct {
+	d delivery
+	n int
+}
+
+func (w *Worker) addAckLocked(d *delivery) {
+	for i := range w.acks {
+		if w.acks[i].d.ch == d.ch {
+			if d.tag > w.acks[i].d.tag {
+				w.acks[i].d.tag = d.tag
+			}
+			w.acks[i].n++
+			w.ackTotal++
+			return
+		}
+	}
+	w.acks = append(w.acks, pendingAck{d: *d, n: 1})
+	w.ackTotal++
+}
+
+// takeAcksLocked hands over the pending acknowledgements (nil when none). Two buffers
+// alternate: only the C thread takes and sends, so the one handed over is sent before it
+// is reused.
+func (w *Worker) takeAcksLocked() []pendingAck {
+	if w.ackTotal == 0 {
+		return nil
+	}
+	acks := w.acks
+	w.acks, w.ackSpare, w.ackTotal = w.ackSpare[:0], acks, 0
+	return acks
+}
+
+func (w *Worker) sendAcks(acks []pendingAck) {
+	for _, a := range acks {
+		if err := a.d.ch.Ack(a.d.tag, true); err != nil {
+			w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
+			continue
+		}
+		for i := 0; i < a.n; i++ {
+			w.m.count(counterAcked)
+		}
 	}
 }
 
