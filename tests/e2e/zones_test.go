@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +70,36 @@ func TestZonesAndFederate(t *testing.T) {
 	// publishes (route[OUT]) go to the primary zone only
 	if remoteOut.Count() != 0 {
 		t.Errorf("%d publishes went to the remote zone", remoteOut.Count())
+	}
+}
+
+// examples/kazoo-nodes.cfg as shipped: two nodes advertise on the nodes fanout exchange from
+// a timer and each, through its private queue, learns about both.
+func TestExampleNodes(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	cfg, err := os.ReadFile("../../examples/kazoo-nodes.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func(host string) *harness.Kamailio {
+		tmpl := "#!define SIP_LISTEN udp:127.0.0.1:{{.SipPort}}\n#!define AMQP_URL \"{{.Extra.URL}}\"\n" +
+			"#!define KAZOO_MODULE \"{{.Module}}\"\n#!define CTL_SOCKET \"unix:{{.CtlSocket}}\"\n" +
+			"#!substdef \"!MY_HOSTNAME!" + host + "!g\"\n#!substdef \"!ADVERTISE_INTERVAL!1!g\"\n" +
+			strings.Replace(string(cfg), "log_stderror=no", "log_stderror=yes", 1)
+		return harness.StartKamailio(t, tmpl, harness.KamailioOpts{Module: modulePath, Extra: map[string]any{"URL": r.URL()}})
+	}
+	a, b := start("nodes-a.e2e"), start("nodes-b.e2e")
+	for _, k := range []*harness.Kamailio{a, b} {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			dump, _ := k.KamcmdErr("htable.dump", "nodes")
+			if strings.Contains(dump, "kamailio@nodes-a.e2e") && strings.Contains(dump, "kamailio@nodes-b.e2e") && strings.Contains(dump, "local ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a node does not know both nodes after 20 s: %s\n%s", dump, k.Log())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 }
