@@ -50,7 +50,7 @@ type Options struct {
 	// (open=true, conn usable for channels) and after it was lost or a connect attempt
 	// failed (open=false, reason says why). It must not block: consumers start their own
 	// goroutines from it.
-	OnChange func(c *Conn, open bool, conn *amqp.Connection, reason string)
+	OnChange   func(c *Conn, open bool, conn *amqp.Connection, reason string)
 	TLS        *tls.Config // amqps:// connections
 	Persistent bool        // publish with delivery mode 2
 	Mandatory  bool        // publish with the mandatory flag (amqp_publish_mandatory)
@@ -65,7 +65,7 @@ type Conn struct {
 	opt    Options
 	log    *klog.Logger
 
-	errors    atomic.Int64 // failed connects and losses since start
+	errors    atomic.Int64           // failed connects and losses since start
 	blocked   atomic.Pointer[string] // the broker's reason while it blocks the connection
 	state     atomic.Int32
 	since     atomic.Int64  // unix nanos of the last state change

@@ -2,8 +2,8 @@ package broker
 
 import (
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 

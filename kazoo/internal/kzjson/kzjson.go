@@ -148,6 +148,25 @@ func (e *Evaluator) Get(dst, doc, path []byte, escape byte) ([]byte, Kind, error
 	return s.appendScalar(dst, n), Number, nil
 }
 
+// RootKind returns the kind of doc's top-level value as json-c parses it, or Invalid
+// with ErrInvalidJSON (a bare null included, as the C module's kz_json_parse).
+func (e *Evaluator) RootKind(doc []byte) (Kind, error) {
+	if !e.load(doc) {
+		return Invalid, ErrInvalidJSON
+	}
+	switch e.sc.tape[e.sc.root].kind {
+	case nObject:
+		return Object, nil
+	case nArray:
+		return Array, nil
+	case nString:
+		return String, nil
+	case nTrue, nFalse:
+		return Bool, nil
+	}
+	return Number, nil
+}
+
 // Count is {kz.json.count,path}: the length of the array at path, 0 when
 // the value is missing or not an array. Errors are those of Get; the C
 // module yields 0 for an invalid document.

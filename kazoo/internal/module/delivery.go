@@ -37,15 +37,15 @@ func (d *delivery) ack() {
 // deliveryState turns deliveries of one subscription on one broker into events; each
 // consumer goroutine has its own (the normaliser and resolver are not shared).
 type deliveryState struct {
-	w        *Worker
-	bc       *broker.Conn
-	sub      subscription.Subscription
-	zone     string
+	w         *Worker
+	bc        *broker.Conn
+	sub       subscription.Subscription
+	zone      string
 	key, sub2 string
-	norm     payload.Normalizer
-	routes   *routeResolver
-	strict   []byte
-	members  []payload.Member
+	norm      payload.Normalizer
+	routes    *routeResolver
+	strict    []byte
+	members   []payload.Member
 }
 
 func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription) *deliveryState {

@@ -166,4 +166,3 @@ func (w *Worker) publishSubscriptions() {
 	a.seq++
 	store32(a.area[0:], a.seq)
 }
-

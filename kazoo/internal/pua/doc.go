@@ -8,8 +8,9 @@
 //
 // # Input
 //
-// Payloads are read in json-c's lenient dialect (see package payload:
-// single quotes, comments, trailing commas...). A field is read as
+// Payloads are parsed by package kzjson, the project's port of json-c (the
+// parser and printer the C module used), so the dialect (single quotes,
+// comments, trailing commas...) and the printed values are json-c's. A field is read as
 // json_extract_field read it: a string unescaped and cut at its first NUL
 // byte, a number as json-c prints it, true/false, an object or array as
 // json-c serialises it; a missing field or null is "". Where the C code
@@ -29,7 +30,8 @@
 //   - Missing required fields are an ErrMissing (presence: From-User,
 //     To-User, State; dialog: From, To, State). The C module logged and
 //     returned 1, so the script could not tell. A document that is not a
-//     JSON object is an ErrNotObject; the C module read every field of it as
+//     JSON object is an ErrNotObject (a bare null, which json-c does not
+//     parse into an object at all, an ErrJSON); the C module read every field of it as
 //     "" (skipping kazoo_pua_publish, failing presence and dialog on missing
 //     fields, and writing an all-empty message-summary row).
 //   - Flush-Level above 4 is an ErrValue: the C module's DELETE got a
@@ -44,10 +46,6 @@
 //     (4096 bytes presence, 2048 message-summary, 8192 dialog, 100 per
 //     dialog tag attribute, 1024 for the dialog sender) and overflowed them
 //     with long values.
-//   - Input differences inherited from the payload normaliser: \' is
-//     accepted, nesting up to 128 levels, and a lenient double in a field
-//     that is read as text (1.) comes out in strict form (1.0) where json-c
-//     printed it as written.
 //
 // Kept on purpose: the message-summary sender is From even when Sender-URI
 // is given (a C bug, but rows are keyed and compared on it); the presence

@@ -5,65 +5,59 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/valyala/fastjson"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
 )
 
-// fields is the top-level object of a payload as json-c holds it: when a key
-// appears more than once, json_object_object_add kept only the last value.
-type fields map[string]*fastjson.Value
-
-func newFields(o *fastjson.Object) fields {
-	f := make(fields, o.Len())
-	o.Visit(func(k []byte, v *fastjson.Value) { f[string(k)] = v })
-	return f
+// fields reads the top-level members of a payload as the C module did, through kzjson,
+// the project's port of json-c (the parser and printer the C module used): the last of
+// repeated keys wins, strings come unescaped and cut at a NUL, other values in json-c's
+// text.
+type fields struct {
+	e   *kzjson.Evaluator
+	doc []byte
+	buf []byte
 }
 
-// text is json_extract_field: json_object_get_string of the member, cut at
-// its first NUL byte (the C code took strlen of it). A missing member and
-// JSON null give "" (json-c has no object for null). Strings are unescaped,
-// numbers and booleans give json-c's text for them, objects and arrays their
-// json-c serialisation.
-func (f fields) text(key string) string {
-	v := f[key]
-	if v == nil {
+// get looks key up (keys are plain member names: no dots or brackets in them).
+func (f *fields) get(key string) ([]byte, kzjson.Kind) {
+	var kind kzjson.Kind
+	f.buf, kind, _ = f.e.Get(f.buf[:0], f.doc, []byte(key), 0)
+	return f.buf, kind
+}
+
+// text is json_extract_field: json_object_get_string of the member; a missing member and
+// JSON null give "".
+func (f *fields) text(key string) string {
+	v, kind := f.get(key)
+	switch kind {
+	case kzjson.Missing, kzjson.Null, kzjson.Invalid:
 		return ""
 	}
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return ""
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			b = b[:i]
-		}
-		return string(b)
-	}
-	return string(appendJSONC(nil, v))
+	return string(v)
 }
 
 // has reports whether the member exists with a non-null value
 // (kz_json_get_object returned an object).
-func (f fields) has(key string) bool {
-	v := f[key]
-	return v != nil && v.Type() != fastjson.TypeNull
+func (f *fields) has(key string) bool {
+	switch _, kind := f.get(key); kind {
+	case kzjson.Missing, kzjson.Null, kzjson.Invalid:
+		return false
+	}
+	return true
 }
 
 // getInt is json_object_get_int of the member (json-c 0.16): integers and
 // doubles saturate to the int32 range (doubles truncate toward zero),
 // strings go through strtoll (leading space, sign, digits; no digits gives
 // 0), booleans give 0 or 1, anything else 0.
-func (f fields) getInt(key string) int32 {
-	v := f[key]
-	if v == nil {
-		return 0
-	}
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		raw := v.MarshalTo(nil)
-		if isDouble(raw) {
+func (f *fields) getInt(key string) int32 {
+	v, kind := f.get(key)
+	switch kind {
+	case kzjson.Number:
+		if isDouble(v) {
 			// Out-of-range text gives ±Inf or 0 with an error; both clamp
 			// as json-c's strtod result would.
-			d, _ := strconv.ParseFloat(string(raw), 64)
+			d, _ := strconv.ParseFloat(string(v), 64)
 			switch {
 			case d <= math.MinInt32:
 				return math.MinInt32
@@ -72,16 +66,17 @@ func (f fields) getInt(key string) int32 {
 			}
 			return int32(d)
 		}
-		return clamp32(jsoncInt64(raw))
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		n, ok := strtoll(b)
+		return clamp32(jsoncInt64(v))
+	case kzjson.String:
+		n, ok := strtoll(v)
 		if !ok {
 			return 0
 		}
 		return clamp32(n)
-	case fastjson.TypeTrue:
-		return 1
+	case kzjson.Bool:
+		if string(v) == "true" {
+			return 1
+		}
 	}
 	return 0
 }
@@ -116,20 +111,6 @@ func jsoncInt64(raw []byte) int64 {
 		return math.MaxInt64
 	}
 	return int64(u)
-}
-
-// appendJSONCInt appends json-c's text for integer number text: leading
-// zeros and "-0" disappear, values saturate as jsoncInt64 describes (but a
-// positive value up to UINT64_MAX prints as such).
-func appendJSONCInt(dst, raw []byte) []byte {
-	if raw[0] != '-' {
-		u, overflow := parseDigits(raw)
-		if overflow {
-			u = math.MaxUint64
-		}
-		return strconv.AppendUint(dst, u, 10)
-	}
-	return strconv.AppendInt(dst, jsoncInt64(raw), 10)
 }
 
 func parseDigits(s []byte) (v uint64, overflow bool) {
@@ -180,104 +161,4 @@ func strtoll(s []byte) (int64, bool) {
 		return math.MaxInt64, true
 	}
 	return int64(u), true
-}
-
-// appendJSONC appends json_object_to_json_string of v, which is what
-// json_object_get_string gives for a non-string: numbers as json-c prints
-// them (integers normalised, doubles as written), true/false, and objects
-// and arrays in json-c's "spaced" form ({ "a": 1, "b": [ 2 ] }, "{ }",
-// "[ ]"), strings escaped as json_escape_str does (including "\/"). In an
-// object a repeated key keeps its first position and its last value.
-func appendJSONC(dst []byte, v *fastjson.Value) []byte {
-	switch v.Type() {
-	case fastjson.TypeNumber:
-		raw := v.MarshalTo(nil)
-		if isDouble(raw) {
-			return append(dst, raw...)
-		}
-		return appendJSONCInt(dst, raw)
-	case fastjson.TypeTrue:
-		return append(dst, "true"...)
-	case fastjson.TypeFalse:
-		return append(dst, "false"...)
-	case fastjson.TypeNull:
-		return append(dst, "null"...)
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		dst = append(dst, '"')
-		dst = appendJSONCEscaped(dst, b)
-		return append(dst, '"')
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		if len(a) == 0 {
-			return append(dst, "[ ]"...)
-		}
-		dst = append(dst, '[')
-		for i, e := range a {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, ' ')
-			dst = appendJSONC(dst, e)
-		}
-		return append(dst, " ]"...)
-	}
-	o, _ := v.Object()
-	type member struct {
-		key []byte
-		val *fastjson.Value
-	}
-	var members []member
-	o.Visit(func(k []byte, val *fastjson.Value) {
-		for i := range members {
-			if bytes.Equal(members[i].key, k) {
-				members[i].val = val
-				return
-			}
-		}
-		members = append(members, member{k, val})
-	})
-	if len(members) == 0 {
-		return append(dst, "{ }"...)
-	}
-	dst = append(dst, '{')
-	for i, m := range members {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, ' ', '"')
-		dst = appendJSONCEscaped(dst, m.key)
-		dst = append(dst, '"', ':', ' ')
-		dst = appendJSONC(dst, m.val)
-	}
-	return append(dst, " }"...)
-}
-
-// appendJSONCEscaped is json-c's json_escape_str: \b \n \r \t \f \" \\ \/ as
-// two-byte escapes, other bytes below 0x20 as \u00xx, the rest unchanged.
-func appendJSONCEscaped(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	for _, c := range s {
-		switch c {
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '"', '\\', '/':
-			dst = append(dst, '\\', c)
-		default:
-			if c < 0x20 {
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			} else {
-				dst = append(dst, c)
-			}
-		}
-	}
-	return dst
 }

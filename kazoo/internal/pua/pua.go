@@ -8,9 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/valyala/fastjson"
-
-	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
 )
 
 // Kind selects the script function being served.
@@ -80,9 +78,7 @@ var (
 // Builder turns payloads into rows, reusing its parsing buffers. The zero
 // value is ready to use; a Builder must not be used concurrently.
 type Builder struct {
-	n      payload.Normalizer
-	p      fastjson.Parser
-	strict []byte
+	e kzjson.Evaluator
 }
 
 var builders = sync.Pool{New: func() any { return new(Builder) }}
@@ -105,20 +101,15 @@ func (b *Builder) Build(kind Kind, doc []byte, now time.Time, includeEntity bool
 	if kind < Any || kind > Dialog {
 		return Row{}, false, fmt.Errorf("%w %d", ErrKind, int(kind))
 	}
-	strict, err := b.n.Normalize(b.strict[:0], doc)
+	root, err := b.e.RootKind(doc)
 	if err != nil {
 		return Row{}, false, fmt.Errorf("%w: %v", ErrJSON, err)
 	}
-	b.strict = strict
-	v, err := b.p.ParseBytes(strict)
-	if err != nil {
-		return Row{}, false, fmt.Errorf("%w: %v", ErrJSON, err)
+	if root != kzjson.Object {
+		return Row{}, false, fmt.Errorf("%w (%s)", ErrNotObject, root)
 	}
-	o, err := v.Object()
-	if err != nil {
-		return Row{}, false, fmt.Errorf("%w (%s)", ErrNotObject, v.Type())
-	}
-	f := newFields(o)
+	f := &fields{e: &b.e, doc: doc}
+	defer b.e.Reset(64 << 10) // a pooled builder must not pin a huge document
 
 	if kind == Any {
 		if f.text("Event-Name") != "update" {
@@ -156,7 +147,7 @@ func (b *Builder) Build(kind Kind, doc []byte, now time.Time, includeEntity bool
 }
 
 // missing returns an ErrMissing naming the required fields that are empty.
-func missing(builder string, f fields, keys ...string) error {
+func missing(builder string, f *fields, keys ...string) error {
 	var absent []string
 	for _, k := range keys {
 		if f.text(k) == "" {
@@ -181,7 +172,7 @@ func firstOf(values ...string) string {
 }
 
 // buildPresence is kz_pua_publish_presence_to_presentity.
-func buildPresence(f fields) (Row, error) {
+func buildPresence(f *fields) (Row, error) {
 	if err := missing("presence", f, "From-User", "To-User", "State"); err != nil {
 		return Row{}, err
 	}
@@ -216,7 +207,7 @@ func buildPresence(f fields) (Row, error) {
 
 // buildMWI is kz_pua_publish_mwi_to_presentity. It requires no field, as
 // the C function did not.
-func buildMWI(f fields) (Row, error) {
+func buildMWI(f *fields) (Row, error) {
 	keys := [...]string{"Messages-Waiting", "Message-Account", "Messages-New",
 		"Messages-Saved", "Messages-Urgent", "Messages-Urgent-Saved"}
 	var vals [len(keys)]string
@@ -242,7 +233,7 @@ func buildMWI(f fields) (Row, error) {
 }
 
 // buildDialog is kz_pua_publish_dialoginfo_to_presentity.
-func buildDialog(f fields, includeEntity bool) (Row, error) {
+func buildDialog(f *fields, includeEntity bool) (Row, error) {
 	if err := missing("dialog", f, "From", "To", "State"); err != nil {
 		return Row{}, err
 	}
