@@ -2,6 +2,7 @@ package module
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -73,22 +74,13 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 	if d.Redelivered {
 		m.count(counterRedelivered)
 	}
-	reject := func() {
-		m.count(counterRejected)
-		_ = d.Reject(false)
-	}
-	where := func() string {
-		return "event from exchange '" + d.Exchange + "' with routing key '" + d.RoutingKey + "' (subscription " + st.sub.ID() + ")"
-	}
 	if len(d.Body) > m.Cfg.MaxPayload {
-		m.Log.Errorf("%s: %d bytes, larger than amqp_max_payload (%d): rejected", where(), len(d.Body), m.Cfg.MaxPayload)
-		reject()
+		st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d)", len(d.Body), m.Cfg.MaxPayload))
 		return
 	}
 	var err error
 	if st.strict, err = st.norm.Normalize(st.strict[:0], d.Body); err != nil {
-		m.Log.Errorf("%s is not JSON (%v): rejected: %.200s", where(), err, d.Body)
-		reject()
+		st.reject(d, fmt.Sprintf(" is not JSON (%v)", err))
 		return
 	}
 	st.members = append(st.members[:0],
@@ -104,8 +96,7 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 	}
 	body, err := st.norm.Set(nil, st.strict, st.members)
 	if err != nil {
-		m.Log.Errorf("%s is not a JSON object (%v): rejected: %.200s", where(), err, d.Body)
-		reject()
+		st.reject(d, fmt.Sprintf(" is not a JSON object (%v)", err))
 		return
 	}
 	route, ok := st.route(body)
@@ -117,6 +108,15 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 	}
 	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},
 		&delivery{ch: ch, tag: d.DeliveryTag, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w})
+}
+
+// reject refuses a delivery without requeue (dead-lettered when the queue has a
+// dead-letter exchange) and says why in one line. Only on this path are the strings built.
+func (st *deliveryState) reject(d amqp.Delivery, why string) {
+	st.w.m.Log.Errorf("event from exchange '%s' with routing key '%s' (subscription %s)%s: rejected: %.200s",
+		d.Exchange, d.RoutingKey, st.sub.ID(), why, d.Body)
+	st.w.m.count(counterRejected)
+	_ = d.Reject(false)
 }
 
 // route picks the event route of a prepared payload (or the KEMI callback).

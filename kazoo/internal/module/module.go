@@ -30,6 +30,7 @@ type Module struct {
 	worker atomic.Pointer[Worker] // set in consumer worker processes
 	spool  *spool                 // amqp_spool_max > 0
 	status *statusArea            // this process's slot of the RPC status table
+	keys   statusKeys             // $xavp(amqpc) names
 
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer

@@ -2,6 +2,7 @@ package module
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 )
@@ -10,47 +11,68 @@ import (
 // module has one connection per broker and process, which carries everything.
 const statusListener = "default"
 
+// statusKey is one $xavp(amqpc) name and the connections it counts.
+type statusKey struct {
+	name  string
+	conns []*broker.Conn
+}
+
+// statusKeys are built once (they depend on the configuration only): AppendStatus runs
+// before every request route of every SIP worker and must not allocate.
+type statusKeys struct {
+	once sync.Once
+	keys []statusKey
+}
+
+func (m *Module) statusKeys() []statusKey {
+	m.keys.once.Do(func() {
+		index := map[string]int{}
+		add := func(name string, c *broker.Conn) {
+			i, ok := index[name]
+			if !ok {
+				i = len(m.keys.keys)
+				index[name] = i
+				m.keys.keys = append(m.keys.keys, statusKey{name: name})
+			}
+			m.keys.keys[i].conns = append(m.keys.keys[i].conns, c)
+		}
+		for _, c := range m.Pool.Conns() {
+			zone := c.Broker.Zone
+			if zone == "" {
+				zone = m.Cfg.PrimaryZone
+			}
+			add(c.Broker.Masked(), c)
+			add(zone, c)
+			add(zone+"::"+statusListener, c)
+			add(statusListener+"::"+zone, c)
+			add(statusListener, c)
+		}
+	})
+	return m.keys.keys
+}
+
 // AppendStatus appends this process's connection counters for $xavp(amqpc) as
 // "name\0value\0" pairs, with the keys of 2600hz's fork: "<zone>", "<zone>::default",
 // "default::<zone>", "default" and the broker URL (password masked) count open
 // connections; each with "::error" counts failed connects and losses since start.
 func (m *Module) AppendStatus(dst []byte) []byte {
-	type count struct{ open, errors int64 }
-	var order []string
-	counts := map[string]*count{}
-	add := func(key string, c *broker.Conn) {
-		n := counts[key]
-		if n == nil {
-			n = &count{}
-			counts[key] = n
-			order = append(order, key)
+	for _, k := range m.statusKeys() {
+		var open, errors int64
+		for _, c := range k.conns {
+			if st, _ := c.State(); st == broker.Open {
+				open++
+			}
+			errors += c.Errors()
 		}
-		if st, _ := c.State(); st == broker.Open {
-			n.open++
-		}
-		n.errors += c.Errors()
-	}
-	for _, c := range m.Pool.Conns() {
-		zone := c.Broker.Zone
-		if zone == "" {
-			zone = m.Cfg.PrimaryZone
-		}
-		add(c.Broker.Masked(), c)
-		add(zone, c)
-		add(zone+"::"+statusListener, c)
-		add(statusListener+"::"+zone, c)
-		add(statusListener, c)
-	}
-	for _, key := range order {
-		n := counts[key]
-		dst = appendPair(dst, key, n.open)
-		dst = appendPair(dst, key+"::error", n.errors)
+		dst = appendPair(dst, k.name, "", open)
+		dst = appendPair(dst, k.name, "::error", errors)
 	}
 	return dst
 }
 
-func appendPair(dst []byte, key string, v int64) []byte {
+func appendPair(dst []byte, key, suffix string, v int64) []byte {
 	dst = append(dst, key...)
+	dst = append(dst, suffix...)
 	dst = append(dst, 0)
 	dst = strconv.AppendInt(dst, v, 10)
 	return append(dst, 0)

@@ -38,17 +38,17 @@ const (
 
 // count adds 1 to a process counter, straight in the shared slot (only this process
 // writes it).
-func (m *Module) count(idx int) {
+func (m *Module) count(idx int) { m.countN(idx, 1) }
+
+func (m *Module) countN(idx, n int) {
 	if m == nil || m.status == nil {
 		return
 	}
-	m.status.mu.Lock()
-	s := m.status.slot
-	m.status.mu.Unlock()
+	s := m.status.counters.Load()
 	if s == nil {
 		return
 	}
-	atomic.AddUint64((*uint64)(unsafe.Pointer(&s[statusCountersOffset+8*idx])), 1)
+	atomic.AddUint64((*uint64)(unsafe.Pointer(&(*s)[statusCountersOffset+8*idx])), uint64(n))
 }
 
 // countQueryLatency puts an answered query into its latency bucket.
@@ -70,8 +70,9 @@ func (m *Module) countQueryLatency(d time.Duration) {
 }
 
 type statusArea struct {
-	mu   sync.Mutex
-	slot []byte
+	mu       sync.Mutex // serialises writeStatus
+	slot     []byte
+	counters atomic.Pointer[[]byte] // the same slot, read without the lock by count
 }
 
 // SetStatusArea gives this process's slot; it is written now and at every change.
@@ -82,6 +83,7 @@ func (m *Module) SetStatusArea(slot []byte) {
 	m.status.mu.Lock()
 	m.status.slot = slot
 	m.status.mu.Unlock()
+	m.status.counters.Store(&slot)
 	m.writeStatus()
 }
 

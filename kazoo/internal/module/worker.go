@@ -211,9 +211,7 @@ func (w *Worker) sendAcks(acks []pendingAck) {
 			w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
 			continue
 		}
-		for i := 0; i < a.n; i++ {
-			w.m.count(counterAcked)
-		}
+		w.m.countN(counterAcked, a.n)
 	}
 }
 
