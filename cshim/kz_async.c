@@ -33,6 +33,7 @@
 #include "kz_go.h"
 #include "kz_query.h"
 #include "kz_async.h"
+#include "kz_le.h"
 #include "kz_stats.h"
 
 static struct tm_binds tmb;
@@ -128,15 +129,6 @@ int kz_async_fixup_free(void **param, int param_no)
 	return 0;
 }
 
-static int put(uint8_t *at, uint32_t v)
-{
-	at[0] = v & 0xff;
-	at[1] = (v >> 8) & 0xff;
-	at[2] = (v >> 16) & 0xff;
-	at[3] = (v >> 24) & 0xff;
-	return 4;
-}
-
 static int send_record(uint32_t *f, str *parts)
 {
 	int i, need = 4 * KZ_ASYNC_F_COUNT, off = 0;
@@ -154,7 +146,7 @@ static int send_record(uint32_t *f, str *parts)
 		record_cap = need;
 	}
 	for(i = 0; i < KZ_ASYNC_F_COUNT; i++)
-		off += put(record + off, f[i]);
+		off += kz_put_le32(record + off, f[i]);
 	for(i = 0; i < 4; i++) {
 		memcpy(record + off, parts[i].s, parts[i].len);
 		off += parts[i].len;

@@ -22,6 +22,7 @@
 #include "kz_params.h"
 #include "kz_go.h"
 #include "kz_pua.h"
+#include "kz_le.h"
 
 static db_func_t dbf;
 static db1_con_t *db = NULL;
@@ -151,7 +152,7 @@ static int parse_row(uint8_t *p, int64_t len, str *f)
 	for(i = 0; i < KZ_PUA_F_COUNT; i++) {
 		if(off + 4 > len)
 			return -1;
-		n = p[off] | (p[off + 1] << 8) | (p[off + 2] << 16) | ((uint32_t)p[off + 3] << 24);
+		n = kz_le32(p + off);
 		off += 4;
 		if(off + n > len)
 			return -1;

@@ -22,6 +22,7 @@
 #include "kz_params.h"
 #include "kz_url.h"
 #include "kz_rpc.h"
+#include "kz_le.h"
 
 #define KZ_STATUS_SLOTS 1024 /* process_no of every Kamailio process fits */
 
@@ -60,16 +61,6 @@ void kz_rpc_subscriptions_writer(void)
 		kzgo_subscriptions_area(subs_area, KZ_SUBS_AREA_SIZE);
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static int64_t rd64(const uint8_t *p)
-{
-	return (int64_t)((uint64_t)rd32(p) | ((uint64_t)rd32(p + 4) << 32));
-}
-
 static const char *state_name(uint32_t s)
 {
 	static const char *names[] = {"connecting", "open", "down", "stopped"};
@@ -106,23 +97,23 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 	}
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
 		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = rd32(slot);
+		pid = kz_le32(slot);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid) || kill((pid_t)pid, 0) != 0)
 			continue;
 		if(rpc->add(ctx, "{", &proc) < 0)
 			return;
 		rpc->struct_add(proc, "dsd", "pid", (int)pid, "process", pt ? pt[i].desc : "",
-				"queries_in_flight", (int)rd32(slot + 8));
+				"queries_in_flight", (int)kz_le32(slot + 8));
 		if(rpc->struct_add(proc, "[", "brokers", &brokers) < 0)
 			return;
-		n = (int)rd32(slot + 4);
+		n = (int)kz_le32(slot + 4);
 		for(b = 0, url = kz_broker_urls; b < n && b < KZ_STATUS_MAX_BROKERS && url;
 				b++, url = url->next) {
 			br = slot + 16 + 24 * b;
 			broker_zone(url->url, zone, sizeof(zone));
 			if(rpc->array_add(brokers, "{", &one) < 0)
 				return;
-			since_ms = rd64(br + 8);
+			since_ms = kz_le64(br + 8);
 			since_s = (time_t)(since_ms / 1000);
 			gmtime_r(&since_s, &tm);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -130,8 +121,8 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 					kz_url_masked(strncmp(url->url, "zone=", 5) == 0 && strchr(url->url, ';')
 										  ? strchr(url->url, ';') + 1
 										  : url->url),
-					"zone", zone, "state", state_name(rd32(br)), "since", since,
-					"blocked", (int)rd32(br + 4), "errors", (long long)rd64(br + 16));
+					"zone", zone, "state", state_name(kz_le32(br)), "since", since,
+					"blocked", (int)kz_le32(br + 4), "errors", (long long)kz_le64(br + 16));
 		}
 	}
 }
@@ -148,10 +139,10 @@ long kz_rpc_counter_sum(int idx)
 		return 0;
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
 		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = rd32(slot);
+		pid = kz_le32(slot);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid))
 			continue;
-		sum += (long)rd64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
+		sum += (long)kz_le64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
 	}
 	return sum;
 }
@@ -173,7 +164,7 @@ static void rpc_subscriptions(rpc_t *rpc, void *ctx)
 	}
 	for(tries = 0; tries < 100; tries++) { /* a consistent copy: same even sequence */
 		seq = __atomic_load_n((uint32_t *)subs_area, __ATOMIC_ACQUIRE);
-		len = rd32(subs_area + 4);
+		len = kz_le32(subs_area + 4);
 		if(len > KZ_SUBS_AREA_SIZE - 8)
 			len = KZ_SUBS_AREA_SIZE - 8;
 		memcpy(copy, subs_area + 8, len);

@@ -82,6 +82,7 @@ func (m *Module) SetStatusArea(slot []byte) {
 	}
 	m.status.mu.Lock()
 	m.status.slot = slot
+	store32(slot[0:], uint32(os.Getpid())) // once: it marks the slot as this process's
 	m.status.mu.Unlock()
 	m.status.counters.Store(&slot)
 	m.writeStatus()
@@ -97,7 +98,6 @@ func (m *Module) writeStatus() {
 	}
 	conns := m.Pool.Conns()
 	n := min(len(conns), statusMaxBrokers)
-	store32(s[0:], uint32(os.Getpid()))
 	store32(s[4:], uint32(n))
 	store32(s[8:], uint32(m.Pool.InFlight()))
 	for i, c := range conns[:n] {
