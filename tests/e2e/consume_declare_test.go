@@ -253,3 +253,32 @@ func TestRPCStatusAndSubscriptions(t *testing.T) {
 		t.Errorf("kazoo.status with the broker stopped:\n%s", s)
 	}
 }
+
+// amqp_consumer_event_key / _subkey name the payload keys of the event route (and of the
+// connection events' payload).
+func TestConsumeEventKeyParams(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_e2e_out", "topic", "#")
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{
+		"Params":  `modparam("kazoo", "amqp_consumer_event_key", "Kind")` + "\n" + `modparam("kazoo", "amqp_consumer_event_subkey", "Sub")`,
+		"ModInit": `kazoo_subscribe('{"exchange": "kz_evkey", "type": "topic", "queue": "kz-evkey-q", "routing": "k.*"}');`,
+		"Routes": `
+event_route[kazoo:consumer-event-z-z-yy] {
+	$var(route) = "zz-yy";
+	route(OUT);
+}`}))
+	waitBound(t, r, "kz-evkey-q")
+	publishTo(t, r.Dial(t), "kz_evkey", "k.1", `{"Kind": "Z_Z", "Sub": "YY", "Event-Category": "other", "Msg-ID": "ek1"}`)
+	for {
+		o, ok := nextOut(t, outQ, 10*time.Second)
+		if !ok {
+			t.Fatalf("event not run:\n%s", k.Log())
+		}
+		if o.E["Msg-ID"] == "ek1" {
+			if o.Route != "zz-yy" {
+				t.Errorf("route %q, want zz-yy", o.Route)
+			}
+			break
+		}
+	}
+}
