@@ -9,8 +9,16 @@ import (
 	"strings"
 )
 
+// exchanges are declared at start as Kazoo (and the kazoo module) declare them:
+// non-durable, not auto-delete. A file adding an API whose exchange is not here appends
+// it in an init function.
+var exchanges = []struct{ name, kind string }{
+	{"callmgr", "topic"}, {"callevt", "topic"}, {"frontier", "topic"}, {"targeted", "direct"},
+}
+
 // api is one Kazoo API the simulator answers: where its requests are published and how
-// the reply body is built (handle adds Msg-ID, App-Name, App-Version and Node).
+// the reply body is built (handle adds Msg-ID, App-Name, App-Version and Node). An answer
+// of nil sends no reply. Files adding APIs append to apis in an init function.
 type api struct {
 	name, exchange, binding string
 	answer                  func(s *sim, req map[string]any) map[string]any

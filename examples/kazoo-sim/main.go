@@ -81,9 +81,7 @@ func main() {
 		log.Fatal(err)
 	}
 	// Declared as Kazoo (and the kazoo module) declare them: non-durable, not auto-delete.
-	for _, ex := range []struct{ name, kind string }{
-		{"callmgr", "topic"}, {"callevt", "topic"}, {"frontier", "topic"}, {"targeted", "direct"},
-	} {
+	for _, ex := range exchanges {
 		if err := s.pub.ExchangeDeclare(ex.name, ex.kind, false, false, false, false, nil); err != nil {
 			log.Fatalf("declaring exchange %s: %v", ex.name, err)
 		}
@@ -143,17 +141,17 @@ func (s *sim) handle(ctx context.Context, a api, d amqp.Delivery) {
 	if s.verbose {
 		log.Printf("req %s rk=%s %s", a.name, d.RoutingKey, d.Body)
 	}
+	reply := a.answer(s, req)
+	if reply == nil { // an API that takes notice (route_win, a flush) and answers nothing
+		return
+	}
 	serverID, _ := req["Server-ID"].(string)
 	if serverID == "" {
 		log.Printf("req %s rk=%s: no Server-ID, no reply", a.name, d.RoutingKey)
 		return
 	}
-	reply := a.answer(s, req)
 	reply["Msg-ID"] = req["Msg-ID"]
-	reply["App-Name"] = appName
-	reply["App-Version"] = appVersion
-	reply["Node"] = node
-	body, err := json.Marshal(reply)
+	body, err := s.stamp(reply)
 	if err != nil {
 		log.Printf("reply %s: %v", a.name, err)
 		return
@@ -177,4 +175,29 @@ func (s *sim) handle(ctx context.Context, a api, d amqp.Delivery) {
 			log.Printf("reply %s to=%s %s", a.name, serverID, body)
 		}
 	}()
+}
+
+// stamp adds what every Kazoo message carries (App-Name, App-Version, Node) and encodes it.
+func (s *sim) stamp(msg map[string]any) ([]byte, error) {
+	msg["App-Name"] = appName
+	msg["App-Version"] = appVersion
+	msg["Node"] = node
+	return json.Marshal(msg)
+}
+
+// publish sends an event of the simulator's own (not a reply), as a Kazoo application
+// publishes one: stamped, application/json, on exchange with routing key.
+func (s *sim) publish(ctx context.Context, exchange, key string, msg map[string]any) error {
+	body, err := s.stamp(msg)
+	if err != nil {
+		return err
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	err = s.pub.PublishWithContext(ctx, exchange, key, false, false,
+		amqp.Publishing{ContentType: "application/json", Body: body})
+	if err == nil && s.verbose {
+		log.Printf("event to=%s/%s %s", exchange, key, body)
+	}
+	return err
 }
