@@ -10,6 +10,11 @@
  * reply) or, on timeout or error, in failure_route[fail_route] - as the C module does, but
  * the reply never waits behind a busy SIP worker and an unknown route is a startup error
  * instead of a transaction left suspended.
+ *
+ * KEMI (KSR.kazoo.async_query) names callback functions instead of routes: the names are
+ * kept in a small shared table and the record carries their index with KZ_ASYNC_KEMI_REF
+ * set, so the record and the Go side stay the same; the consumer worker resumes with
+ * t_continue_cb.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,6 +33,9 @@
 #include "core/pt.h"
 #include "core/cfg/cfg_struct.h"
 #include "core/mem/mem.h"
+#include "core/mem/shm_mem.h"
+#include "core/locking.h"
+#include "core/kemi.h"
 #include "modules/tm/tm_load.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
@@ -42,9 +50,30 @@ static int ipc[2] = {-1, -1};    /* [0] consumer reads, [1] SIP workers send */
 static uint8_t *record = NULL;   /* this process's record buffer */
 static int record_cap = 0;
 
+/* KEMI callback names, appended by SIP workers, read by consumer workers (shared memory).
+ * A script names a handful of callbacks; the table only grows. */
+#define KZ_ASYNC_KEMI_REF 0x80000000u
+#define KZ_KEMI_CB_MAX 128
+#define KZ_KEMI_CB_NAME 64
+typedef struct kemi_callbacks {
+	gen_lock_t lock;
+	volatile int count; /* entries below count are complete and never change */
+	int len[KZ_KEMI_CB_MAX];
+	char name[KZ_KEMI_CB_MAX][KZ_KEMI_CB_NAME];
+} kemi_callbacks_t;
+static kemi_callbacks_t *kemi_cbs = NULL;
+
 int kz_async_mod_init(void)
 {
 	int size = 4 << 20;
+
+	kemi_cbs = shm_malloc(sizeof(*kemi_cbs));
+	if(kemi_cbs == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(kemi_cbs, 0, sizeof(*kemi_cbs));
+	lock_init(&kemi_cbs->lock);
 
 	if(find_export("load_tm", NO_SCRIPT, 0) != NULL && load_tm_api(&tmb) == 0)
 		tm_loaded = 1;
@@ -67,14 +96,64 @@ int kz_async_reader_fd(void)
 	return ipc[0];
 }
 
+/* the index of a KEMI callback name, added if new; -1 when the table is full or the name
+ * too long */
+static int kemi_callback_ref(str *name)
+{
+	int i, n = kemi_cbs->count;
+
+	for(i = 0; i < n; i++)
+		if(kemi_cbs->len[i] == name->len && memcmp(kemi_cbs->name[i], name->s, name->len) == 0)
+			return i;
+	if(name->len <= 0 || name->len >= KZ_KEMI_CB_NAME) {
+		LM_ERR("kazoo async_query: callback name '%.*s' is empty or longer than %d\n",
+				name->len, name->s, KZ_KEMI_CB_NAME - 1);
+		return -1;
+	}
+	lock_get(&kemi_cbs->lock);
+	for(i = n; i < kemi_cbs->count; i++) /* added by another worker meanwhile? */
+		if(kemi_cbs->len[i] == name->len && memcmp(kemi_cbs->name[i], name->s, name->len) == 0)
+			break;
+	if(i == kemi_cbs->count && i < KZ_KEMI_CB_MAX) {
+		memcpy(kemi_cbs->name[i], name->s, name->len);
+		kemi_cbs->len[i] = name->len;
+		__atomic_store_n(&kemi_cbs->count, i + 1, __ATOMIC_RELEASE);
+	}
+	lock_release(&kemi_cbs->lock);
+	if(i >= KZ_KEMI_CB_MAX) {
+		LM_ERR("kazoo async_query: more than %d distinct callback names\n", KZ_KEMI_CB_MAX);
+		return -1;
+	}
+	return i;
+}
+
+/* resumes with the route or KEMI callback the record refers to */
+static int resume(uint32_t *ints, struct action *a)
+{
+	str name;
+	uint32_t ref = ints[2];
+
+	if(!(ref & KZ_ASYNC_KEMI_REF))
+		return tmb.t_continue(ints[0], ints[1], a);
+	ref &= ~KZ_ASYNC_KEMI_REF;
+	if(ref >= (uint32_t)__atomic_load_n(&kemi_cbs->count, __ATOMIC_ACQUIRE)) {
+		LM_ERR("async query record names an unknown KEMI callback %u\n", ref);
+		return -1;
+	}
+	name.s = kemi_cbs->name[ref];
+	name.len = kemi_cbs->len[ref];
+	return tmb.t_continue_cb(ints[0], ints[1], &name, NULL);
+}
+
 void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 {
-	struct action *a;
+	struct action *a = NULL;
 
 	kz_stat_inc(kind == KZ_EVENT_ASYNC_REPLY ? KZ_STAT_ASYNC_OK : KZ_STAT_ASYNC_FAILED);
 	if(kind == KZ_EVENT_ASYNC_REPLY) {
 		kz_query_set_reply(buf, (int)len);
-		a = onreply_rt.rlist[ints[2]];
+		if(!(ints[2] & KZ_ASYNC_KEMI_REF))
+			a = onreply_rt.rlist[ints[2]];
 	} else {
 		/* the reason, then (ints[3] bytes) what $kzR holds there: the fork's description of
 		 * a returned request, which stock failure routes test for */
@@ -83,9 +162,10 @@ void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 			kz_query_set_reply(buf + len - ints[3], (int)ints[3]);
 		else
 			kz_query_set_reply(NULL, -1);
-		a = failure_rt.rlist[ints[2]];
+		if(!(ints[2] & KZ_ASYNC_KEMI_REF))
+			a = failure_rt.rlist[ints[2]];
 	}
-	if(tmb.t_continue(ints[0], ints[1], a) < 0)
+	if(resume(ints, a) < 0)
 		LM_ERR("cannot resume transaction %u:%u (gone already?)\n", ints[0], ints[1]);
 }
 
@@ -159,20 +239,16 @@ static int send_record(uint32_t *f, str *parts)
 	return 0;
 }
 
-int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
-		char *reply_route, char *fail_route)
+/* suspends the transaction and hands the query to the consumer workers; reply_ref and
+ * fail_ref are route indexes or KEMI callback references */
+static int async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payload,
+		uint32_t reply_ref, uint32_t fail_ref)
 {
-	str parts[4] = {STR_NULL, STR_NULL, STR_NULL, {"", 0}};
+	str parts[4] = {*exchange, *routing_key, *payload, {"", 0}};
 	uint32_t f[KZ_ASYNC_F_COUNT];
 	unsigned int tindex, tlabel;
 	struct cell *t;
 
-	if(fixup_get_svalue(msg, (gparam_t *)exchange, &parts[0]) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)routing_key, &parts[1]) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)payload, &parts[2]) < 0) {
-		LM_ERR("kazoo_async_query: cannot evaluate its parameters\n");
-		return -1;
-	}
 	t = tmb.t_gett();
 	if(t == NULL || t == T_UNDEFINED) {
 		if(tmb.t_newtran(msg) < 0) {
@@ -187,8 +263,8 @@ int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char 
 	f[KZ_ASYNC_F_MAGIC] = KZ_ASYNC_MAGIC;
 	f[KZ_ASYNC_F_TINDEX] = tindex;
 	f[KZ_ASYNC_F_TLABEL] = tlabel;
-	f[KZ_ASYNC_F_REPLY_ROUTE] = *(int *)reply_route;
-	f[KZ_ASYNC_F_FAIL_ROUTE] = *(int *)fail_route;
+	f[KZ_ASYNC_F_REPLY_ROUTE] = reply_ref;
+	f[KZ_ASYNC_F_FAIL_ROUTE] = fail_ref;
 	f[KZ_ASYNC_F_TIMEOUT_MS] = (uint32_t)kz_query_timeout_ms(msg);
 	f[KZ_ASYNC_F_EXCHANGE_LEN] = parts[0].len;
 	f[KZ_ASYNC_F_ROUTING_KEY_LEN] = parts[1].len;
@@ -198,7 +274,47 @@ int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char 
 		tmb.t_cancel_suspend(tindex, tlabel);
 		return -1;
 	}
+	return 0;
+}
+
+int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
+		char *reply_route, char *fail_route)
+{
+	str ex, rk, pl;
+
+	if(fixup_get_svalue(msg, (gparam_t *)exchange, &ex) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)routing_key, &rk) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)payload, &pl) < 0) {
+		LM_ERR("kazoo_async_query: cannot evaluate its parameters\n");
+		return -1;
+	}
+	if(async_query(msg, &ex, &rk, &pl, *(int *)reply_route, *(int *)fail_route) < 0)
+		return -1;
 	return 0; /* suspended: the script ends here and resumes in one of the routes */
+}
+
+/* KSR.kazoo.async_query(exchange, routing_key, payload, reply_callback, failure_callback):
+ * 1 when suspended (the script should then end: KSR.x.exit()), -1 on error. The callbacks
+ * are functions of the KEMI script, run as tm runs t_continue_cb callbacks. */
+int ki_kazoo_async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payload,
+		str *reply_cb, str *fail_cb)
+{
+	int reply_ref, fail_ref;
+
+	if(!tm_loaded) {
+		LM_ERR("kazoo async_query needs the tm module: loadmodule \"tm.so\" before kazoo\n");
+		return -1;
+	}
+	if(sr_kemi_eng_get() == NULL) {
+		LM_ERR("kazoo async_query with callbacks needs a KEMI engine (cfgengine)\n");
+		return -1;
+	}
+	if((reply_ref = kemi_callback_ref(reply_cb)) < 0 || (fail_ref = kemi_callback_ref(fail_cb)) < 0)
+		return -1;
+	if(async_query(msg, exchange, routing_key, payload, KZ_ASYNC_KEMI_REF | reply_ref,
+			   KZ_ASYNC_KEMI_REF | fail_ref) < 0)
+		return -1;
+	return 1;
 }
 
 int w_kazoo_async_query6(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,

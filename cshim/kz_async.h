@@ -16,5 +16,7 @@ int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char 
 		char *reply_route, char *fail_route);
 int w_kazoo_async_query6(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
 		char *reply_route, char *fail_route, char *flags);
+int ki_kazoo_async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payload,
+		str *reply_cb, str *fail_cb);
 
 #endif

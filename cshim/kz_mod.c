@@ -148,6 +148,16 @@ static sr_kemi_t kemi_exports[] = {
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
+	{ str_init("kazoo"), str_init("async_query"),
+		SR_KEMIP_INT, ki_kazoo_async_query,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE }
+	},
+	{ str_init("kazoo"), str_init("query_async"),
+		SR_KEMIP_INT, ki_kazoo_async_query,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
+			SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE }
+	},
 	{ str_init("kazoo"), str_init("json_keys"),
 		SR_KEMIP_INT, ki_kazoo_json_keys,
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,

@@ -166,3 +166,52 @@ func TestExampleLua(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// kemiAsyncScript suspends each request with KSR.kazoo.async_query; the reply callback
+// answers with what $kzR holds, the failure callback with 503.
+const kemiAsyncScript = `function ksr_request_route() {
+	var rk = KSR.pv.get("$rU") == "lost" ? "nobody.home" : "ok.async";
+	if (KSR.kazoo.async_query("kz_query_e2e", rk, '{"Event-Name":"q","Call-ID":"' + KSR.pv.get("$ci") + '"}',
+			"ksr_kz_reply", "ksr_kz_failed") < 0) {
+		KSR.sl.send_reply(500, "Not suspended");
+	}
+	KSR.x.exit();
+}
+function ksr_kz_reply(evname) {
+	KSR.hdr.append_to_reply("X-En: " + KSR.pv.get("$(kzR{kz.json,Event-Name})") + "\r\nX-Ev: " + evname + "\r\n");
+	KSR.tm.t_reply(200, "Answered");
+}
+function ksr_kz_failed(evname) {
+	KSR.tm.t_reply(503, "Kazoo failed");
+}
+`
+
+// KSR.kazoo.async_query: the transaction is suspended and resumed in the KEMI callback
+// named for the outcome, in the consumer worker, with $kzR set.
+func TestKEMIAsyncQuery(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	startResponder(t, r, "kz_query_e2e", "ok.#", echo(0))
+	script := filepath.Join(t.TempDir(), "kazoo.js")
+	if err := os.WriteFile(script, []byte(kemiAsyncScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(kemiCfg, `loadmodule "sl.so"`, `loadmodule "tm.so"
+loadmodule "sl.so"`, 1)
+	k := harness.StartKamailio(t, cfg, harness.KamailioOpts{Module: modulePath,
+		Extra: map[string]any{"URL": r.URL(), "Script": script}})
+	for i := 0; i < 20; i++ {
+		rep := sipRequest(t, k.SipPort(), "OPTIONS", "kemi", nil, "")
+		if rep.Code != 200 || rep.Headers["x-en"] != "pong" {
+			t.Fatalf("request %d: %d %v\n%s", i, rep.Code, rep.Headers, k.Log())
+		}
+	}
+	start := time.Now()
+	rep := sipRequest(t, k.SipPort(), "OPTIONS", "lost", nil, "")
+	if rep.Code != 503 {
+		t.Fatalf("unroutable query: %d %v\n%s", rep.Code, rep.Headers, k.Log())
+	}
+	t.Logf("failure callback after %v", time.Since(start))
+	if !k.Alive() {
+		t.Fatal("kamailio died")
+	}
+}
