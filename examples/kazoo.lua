@@ -24,6 +24,15 @@ function ksr_request_route()
 		end
 		return
 	end
+	if KSR.is_INFO() and KSR.pv.get("$rU") == "async" then
+		-- an asynchronous query: the transaction waits, the SIP worker goes on; the answer
+		-- (or the failure) calls one of the two functions below in a kazoo consumer process
+		if KSR.kazoo.async_query("kazoo_demo", "demo.query", '{"Event-Category": "demo", "Event-Name": "ping"}',
+				"ksr_demo_answered", "ksr_demo_failed") < 0 then
+			KSR.sl.send_reply(500, "Not Queried")
+		end
+		KSR.x.exit()
+	end
 	if KSR.is_INFO() then
 		-- a synchronous query: the reply is in $kzR, read with the kz.json transformation
 		if KSR.kazoo.query("kazoo_demo", "demo.query", '{"Event-Category": "demo", "Event-Name": "ping"}') == 1 then
@@ -35,6 +44,15 @@ function ksr_request_route()
 		return
 	end
 	KSR.sl.send_reply(405, "Method Not Allowed")
+end
+
+function ksr_demo_answered(evname)
+	KSR.hdr.append_to_reply("X-Answer: " .. (KSR.pv.get("$(kzR{kz.json,Event-Name})") or "") .. "\r\n")
+	KSR.tm.t_reply(200, "Answered")
+end
+
+function ksr_demo_failed(evname)
+	KSR.tm.t_reply(503, "No Answer")
 end
 
 function ksr_kazoo_event(evname)

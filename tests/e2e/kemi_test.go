@@ -165,6 +165,9 @@ func TestExampleLua(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if rep := sipRequest(t, k.SipPort(), "INFO", "async", nil, ""); rep.Code != 200 || rep.Headers["x-answer"] != "pong" {
+		t.Fatalf("INFO (async) got %d %v\n%s", rep.Code, rep.Headers, k.Log())
+	}
 }
 
 // kemiAsyncScript suspends each request with KSR.kazoo.async_query; the reply callback
