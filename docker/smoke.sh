@@ -44,6 +44,7 @@ cleanup() {
 	fi
 	docker rm -f "$run-kamailio" "$run-rabbitmq" "$run-tail" >/dev/null 2>&1 || true
 	docker network rm "$net" >/dev/null 2>&1 || true
+	[ "$rc" != 0 ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
