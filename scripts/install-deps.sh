@@ -6,7 +6,9 @@
 #   tests: kazoo_pua_publish into a SQLite presentity table, sqlite3 to create it),
 #   kamailio-lua-modules (the Lua KEMI example), kamailio-extra-modules, rabbitmq-server,
 #   sip-tester (sipp),
-#   dpkg-dev (apt-get source / dpkg-source), build tools, libjson-c-dev (the kz.json unit
+#   dpkg-dev (apt-get source / dpkg-source), build tools, pkg-config + libssl-dev (Kamailio's
+#   `make cfg` sets TLS_PTHREAD_MUTEX_SHARED only when pkg-config finds OpenSSL, and without
+#   it the module's flags differ from Debian's kamailio), libjson-c-dev (the kz.json unit
 #   tests compare with the json-c library the C module uses).
 #   Go: /usr/local/go if it is recent enough; otherwise Debian's golang-go is installed only
 #   to fetch the toolchain that go.mod asks for from the configured Go module proxy (the
@@ -16,7 +18,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 need_pkgs=""
 for p in kamailio kamailio-kazoo-modules kamailio-extra-modules kamailio-presence-modules \
 	kamailio-sqlite-modules sqlite3 kamailio-lua-modules rabbitmq-server sip-tester \
-	dpkg-dev gcc make binutils python3 ca-certificates libjson-c-dev; do
+	dpkg-dev gcc make binutils pkg-config libssl-dev python3 ca-certificates libjson-c-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs="$need_pkgs $p"
 done
 if [ -n "$need_pkgs" ]; then
@@ -49,6 +51,12 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 tc="golang.org/toolchain@v0.0.1-go$want.linux-$(dpkg --print-architecture)"
 [ "$want" = "${want%.*.*}" ] && tc="golang.org/toolchain@v0.0.1-go$want.0.linux-$(dpkg --print-architecture)"
-dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$tc" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-[ -x "$dir/bin/go" ] || { echo "install-deps: could not fetch $tc" >&2; exit 1; }
+json=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "$tc" 2>&1) || true
+dir=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+[ -n "$dir" ] || { echo "install-deps: could not fetch $tc:" >&2; printf '%s\n' "$json" >&2; exit 1; }
+# an old go (Debian 12's 1.19) unpacks module zips without execute bits
+if [ ! -x "$dir/bin/go" ]; then
+	chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* || true
+fi
+[ -x "$dir/bin/go" ] || { echo "install-deps: $dir/bin/go is not executable" >&2; exit 1; }
 echo "$dir/bin"
