@@ -1,0 +1,144 @@
+//go:build bench
+
+package bench
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kazoo-so/kazoo-go/tests/harness"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat (100 on Linux).
+const clockTicks = 100
+
+// ticks is utime+stime of a process (all its threads), in clock ticks; 0 when it is gone.
+func ticks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+// usPer turns a tick difference into µs of CPU per operation.
+func usPer(dticks int64, ops int) float64 {
+	if ops <= 0 {
+		return nan
+	}
+	return float64(dticks) * (1e6 / clockTicks) / float64(ops)
+}
+
+// kproc is one Kamailio process: core.psx's description plus /proc figures.
+type kproc struct {
+	pid   int
+	desc  string // as core.psx gives it
+	kind  string // desc without instance numbers and sockets: "udp receiver", "kazoo consumer"
+	pssKB int
+	anon  int
+}
+
+// procs lists Kamailio's processes through core.psx; nil (no error, no test failure)
+// when Kamailio is gone: a crashed C module must not end the benchmark.
+func procs(k *harness.Kamailio) []kproc {
+	if !k.Alive() {
+		return nil
+	}
+	out, err := k.KamcmdErr("core.psx")
+	if err != nil {
+		return nil
+	}
+	var ps []kproc
+	var cur *kproc
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		key, val, _ := strings.Cut(line, ":")
+		switch {
+		case line == "{":
+			ps = append(ps, kproc{})
+			cur = &ps[len(ps)-1]
+		case cur == nil:
+		case key == "PID":
+			cur.pid, _ = strconv.Atoi(strings.TrimSpace(val))
+		case key == "DSC":
+			cur.desc = strings.TrimSpace(val)
+		}
+	}
+	for i := range ps {
+		p := &ps[i]
+		p.kind = procKind(p.desc)
+		p.pssKB = kbField(fmt.Sprintf("/proc/%d/smaps_rollup", p.pid), "Pss:")
+		p.anon = kbField(fmt.Sprintf("/proc/%d/status", p.pid), "RssAnon:")
+	}
+	return ps
+}
+
+var kindNoise = regexp.MustCompile(`\s*(child=\S+|sock=\S+|\d+)\s*`)
+
+// procKind: "udp receiver child=2 sock=127.0.0.1:5060" -> "udp receiver",
+// "kazoo consumer 3" -> "kazoo consumer".
+func procKind(desc string) string {
+	k := strings.TrimSpace(kindNoise.ReplaceAllString(desc, " "))
+	if k == "" {
+		return "?"
+	}
+	return k
+}
+
+func kbField(path, key string) int {
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, key) {
+			if f := strings.Fields(line[len(key):]); len(f) > 0 {
+				n, _ := strconv.Atoi(f[0])
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// kamTicks is the CPU of all of Kamailio's processes (0 when it is gone).
+func kamTicks(ps []kproc) int64 {
+	var sum int64
+	for _, p := range ps {
+		sum += ticks(p.pid)
+	}
+	return sum
+}
+
+// memSnapshot is PSS per process kind (median over the processes of that kind), the
+// total and the number of processes.
+type memSnapshot struct {
+	kindPssKB map[string]float64
+	kindCount map[string]int
+	totalKB   float64
+	procs     int
+}
+
+func snapshotMem(ps []kproc) (m memSnapshot, ok bool) {
+	if len(ps) == 0 {
+		return memSnapshot{}, false
+	}
+	m = memSnapshot{kindPssKB: map[string]float64{}, kindCount: map[string]int{}}
+	by := map[string][]float64{}
+	for _, p := range ps {
+		by[p.kind] = append(by[p.kind], float64(p.pssKB))
+		m.totalKB += float64(p.pssKB)
+		m.procs++
+	}
+	for k, v := range by {
+		sort.Float64s(v)
+		m.kindPssKB[k] = v[len(v)/2]
+		m.kindCount[k] = len(v)
+	}
+	return m, true
+}

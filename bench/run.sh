@@ -1,0 +1,32 @@
+#!/bin/sh
+# One command for the whole comparison of kazoo.so (Go) with the C kazoo module: the same
+# cfg, private broker, responder (examples/kazoo-sim) and load generator against both, plus
+# the raw floor (a Go AMQP client doing the same request/reply with no Kamailio). Prints
+# the table and writes it as markdown.
+#
+#   bench/run.sh                 # ROUNDS=3, about 10 minutes
+#   QUICK=1 bench/run.sh         # short runs, one round, under 3 minutes (smoke test)
+#
+# Knobs (environment): ROUNDS, QUICK=1, OUT (markdown file, default bench/results.md),
+# RATE (300), WORKERS (4), LAT_SECS, MAX_SECS, PUBLISH_N, CONSUME_N, JSON_N, KAZOO_SO (the
+# module under test, default build/kazoo.so), BENCH_GO_PARAMS (extra modparam lines for
+# ours), LOG (the full go test -v log, default a temporary file).
+# Needs: make (build/kazoo.so), kamailio, kamailio-kazoo-modules, rabbitmq-server.
+set -eu
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+[ -f "${KAZOO_SO:-build/kazoo.so}" ] || { echo "run.sh: no ${KAZOO_SO:-build/kazoo.so}: run make first" >&2; exit 2; }
+OUT=$(realpath -m "${OUT:-bench/results.md}")
+export OUT
+LOG=${LOG:-$(mktemp /tmp/kazoo-bench-XXXXXX.log)}
+echo "run.sh: full log in $LOG"
+set +e
+go test -tags bench -run '^TestTable$' -count=1 -timeout 60m -v ./bench/ >"$LOG" 2>&1 &
+pid=$!
+tail -n +1 -f "$LOG" --pid=$pid | grep --line-buffered -E '^(bench: |--- FAIL|FAIL|ok )'
+wait $pid
+rc=$?
+set -e
+[ -f "$OUT" ] && { echo; cat "$OUT"; }
+[ $rc -eq 0 ] || echo "run.sh: go test failed (exit $rc); see $LOG" >&2
+exit $rc
