@@ -129,7 +129,7 @@ func runConsume(t *testing.T, r *harness.Rabbit, module string, n, workers int) 
 		time.Sleep(5 * time.Millisecond)
 	}
 	ps := procs(k)
-	start, c0, b0, got0 := time.Now(), kamTicks(ps), ticks(r.PID()), count()
+	start, c0, b0, got0 := time.Now(), kamCPU(ps), cpuNs(r.PID()), count()
 	got := got0
 	for got < n && time.Now().Before(deadline) && k.Alive() {
 		time.Sleep(20 * time.Millisecond)
@@ -145,7 +145,7 @@ func runConsume(t *testing.T, r *harness.Rabbit, module string, n, workers int) 
 	}
 	done := got - got0
 	res.perSec = float64(done) / took.Seconds()
-	res.kamUs, res.brokerUs = usPer(kamTicks(ps)-c0, done), usPer(ticks(r.PID())-b0, done)
+	res.kamUs, res.brokerUs = usPer(kamCPU(ps)-c0, done), usPer(cpuNs(r.PID())-b0, done)
 	for _, p := range procs(k) {
 		if strings.Contains(strings.ToLower(p.kind), "consumer") { // ours: kazoo consumer; C: AMQP Consumer (Worker)
 			if math.IsNaN(res.consumerPssKB) || float64(p.pssKB) > res.consumerPssKB {

@@ -13,13 +13,36 @@ import (
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
 
-// clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat (100 on Linux).
-const clockTicks = 100
+// cpuNs is the CPU time of a process, all its threads, in ns: the sum of the first field of
+// /proc/PID/task/*/schedstat (exact, where utime+stime of /proc/PID/stat counts 10 ms
+// ticks); threads that exited are not counted, so it falls back to stat's utime+stime when
+// that is larger. 0 when the process is gone.
+func cpuNs(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	var ns int64
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, e := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, e.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			ns += v
+		}
+	}
+	if t := statTicks(pid) * 1e7; t > ns+2e7 { // 100 ticks a second; more than 2 ticks apart
+		return t
+	}
+	return ns
+}
 
-// ticks is utime+stime of a process (all its threads), in clock ticks; 0 when it is gone.
-func ticks(pid int) int64 {
+// statTicks is utime+stime of /proc/PID/stat, in clock ticks (USER_HZ, 100).
+func statTicks(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil || pid <= 0 {
+	if err != nil {
 		return 0
 	}
 	s := string(b)
@@ -29,12 +52,12 @@ func ticks(pid int) int64 {
 	return u + st
 }
 
-// usPer turns a tick difference into µs of CPU per operation.
-func usPer(dticks int64, ops int) float64 {
+// usPer turns a CPU time difference (ns) into µs per operation.
+func usPer(dns int64, ops int) float64 {
 	if ops <= 0 {
 		return nan
 	}
-	return float64(dticks) * (1e6 / clockTicks) / float64(ops)
+	return float64(dns) / 1e3 / float64(ops)
 }
 
 // kproc is one Kamailio process: core.psx's description plus /proc figures.
@@ -106,11 +129,11 @@ func kbField(path, key string) int {
 	return 0
 }
 
-// kamTicks is the CPU of all of Kamailio's processes (0 when it is gone).
-func kamTicks(ps []kproc) int64 {
+// kamCPU is the CPU time (ns) of all of Kamailio's processes (0 when it is gone).
+func kamCPU(ps []kproc) int64 {
 	var sum int64
 	for _, p := range ps {
-		sum += ticks(p.pid)
+		sum += cpuNs(p.pid)
 	}
 	return sum
 }

@@ -83,12 +83,12 @@ func runPublish(t *testing.T, r *harness.Rabbit, module string, n int) *pubResul
 		return res
 	}
 	ps := procs(k)
-	c0, b0 := kamTicks(ps), ticks(r.PID())
+	c0, b0 := kamCPU(ps), cpuNs(r.PID())
 	rep := send(n)
 	if rep == nil {
 		return res
 	}
-	c1, b1 := kamTicks(ps), ticks(r.PID())
+	c1, b1 := kamCPU(ps), cpuNs(r.PID())
 	us, _ := strconv.Atoi(rep["x-us"])
 	res.failed, _ = strconv.Atoi(rep["x-fail"])
 	pid, _ := strconv.Atoi(rep["x-pid"])

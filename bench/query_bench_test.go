@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,23 +82,30 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	l.closedLoop(1, c.warmup/4) // warm-up: one at a time first,
 	l.fixedRate(100, c.warmup)  // then at 100/s: connections, reply queues, first allocations
 	ps := procs(k)
-	i0, idle := kamTicks(ps), time.Now()
+	i0, idle := kamCPU(ps), time.Now()
 	time.Sleep(c.idleDur) // no traffic: what Kamailio costs per second anyway (timers, pollers)
 	if k.Alive() {
-		res.idleMsPerSec = float64(kamTicks(ps)-i0) * (1000 / clockTicks) / time.Since(idle).Seconds()
+		res.idleMsPerSec = float64(kamCPU(ps)-i0) / 1e6 / time.Since(idle).Seconds()
 	}
-	c0, b0, s0 := kamTicks(ps), ticks(r.PID()), ticks(sim.pid)
+	c0, b0, s0 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid)
+	var pids []int
+	for _, p := range ps {
+		pids = append(pids, p.pid)
+	}
+	perfDone := perfRecord(t, fmt.Sprintf("query-%s-%d", modName(module), time.Now().Unix()),
+		append(pids, r.PID(), sim.pid), c.latDur)
 	res.fixed = l.fixedRate(c.rate, c.latDur)
-	c1, b1, s1 := kamTicks(ps), ticks(r.PID()), ticks(sim.pid)
+	perfDone()
+	c1, b1, s1 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid)
 	res.diedFixed = res.fixed.died
 	if !res.diedFixed {
 		res.kamUs, res.brokerUs, res.simUs = usPer(c1-c0, res.fixed.ok), usPer(b1-b0, res.fixed.ok), usPer(s1-s0, res.fixed.ok)
 		res.mem, res.memOK = snapshotMem(procs(k))
-		c2, b2 := kamTicks(ps), ticks(r.PID())
+		c2, b2 := kamCPU(ps), cpuNs(r.PID())
 		res.max = l.closedLoop(c.outstanding(), c.maxDur)
 		res.diedMax = res.max.died
 		if !res.diedMax {
-			res.maxKamUs, res.maxBrokerUs = usPer(kamTicks(ps)-c2, res.max.ok), usPer(ticks(r.PID())-b2, res.max.ok)
+			res.maxKamUs, res.maxBrokerUs = usPer(kamCPU(ps)-c2, res.max.ok), usPer(cpuNs(r.PID())-b2, res.max.ok)
 		}
 	}
 	k.Stop(t)
@@ -123,12 +131,12 @@ func runFloor(t *testing.T, r *harness.Rabbit, sim *simProc, c benchConfig) *flo
 	defer f.Close()
 	f.fixedRate(100, c.warmup)
 	res := &floorResult{}
-	b0, s0 := ticks(r.PID()), ticks(sim.pid)
+	b0, s0 := cpuNs(r.PID()), cpuNs(sim.pid)
 	res.fixed = f.fixedRate(c.rate, c.latDur)
-	b1, s1 := ticks(r.PID()), ticks(sim.pid)
+	b1, s1 := cpuNs(r.PID()), cpuNs(sim.pid)
 	res.brokerUs, res.simUs = usPer(b1-b0, res.fixed.ok), usPer(s1-s0, res.fixed.ok)
 	res.max = f.closedLoop(c.workers, c.maxDur)
-	res.maxBrokerUs, res.maxSimUs = usPer(ticks(r.PID())-b1, res.max.ok), usPer(ticks(sim.pid)-s1, res.max.ok)
+	res.maxBrokerUs, res.maxSimUs = usPer(cpuNs(r.PID())-b1, res.max.ok), usPer(cpuNs(sim.pid)-s1, res.max.ok)
 	t.Logf("floor: fixed %d ok p50 %.3f ms, max %.0f/s", res.fixed.ok, pct(res.fixed.lat, .5), res.max.perSec())
 	return res
 }

@@ -10,7 +10,8 @@
 # Knobs (environment): ROUNDS, QUICK=1, OUT (markdown file, default bench/results.md),
 # RATE (300), WORKERS (4), LAT_SECS, MAX_SECS, PUBLISH_N, CONSUME_N, JSON_N, KAZOO_SO (the
 # module under test, default build/kazoo.so), BENCH_GO_PARAMS (extra modparam lines for
-# ours), LOG (the full go test -v log, default a temporary file).
+# ours), LOG (the full go test -v log, default a temporary file), BENCH_PERF=<dir> (perf
+# record of Kamailio, the broker and kazoo-sim during each fixed-rate query phase).
 # Needs: make (build/kazoo.so), kamailio, kamailio-kazoo-modules, rabbitmq-server.
 set -eu
 cd "$(dirname "$0")/.."
