@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 2
+#define KZ_ABI_VERSION 3
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -31,7 +31,8 @@ typedef enum kz_status {
 	KZ_ERR_CONFIG = -7,    /* the configuration handed to kzgo_init is unusable */
 	KZ_ERR_BUFFER = -8,    /* the output buffer is too small: *len says how large it must be */
 	KZ_ERR_SPOOL_FULL = -9, /* no broker, and this process's publish spool is full */
-	KZ_SPOOLED = 1          /* not an error: no broker now; the publish waits in the spool */
+	KZ_SPOOLED = 1,         /* not an error: no broker now; the publish waits in the spool */
+	KZ_PENDING = 2          /* not an error: the query has no outcome yet; wait again */
 } kz_status;
 
 /* what a JSON path found (kz.json, kazoo_json) */
@@ -115,17 +116,23 @@ int32_t kzgo_publish(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 
 /*
- * Send a request (like kzgo_publish, plus Server-ID = this process's reply queue) and wait
- * up to timeout_ms for the reply with its Msg-ID. On KZ_OK the reply is copied into
- * reply[0..reply_cap) and *reply_len is its full length: when it is larger than reply_cap
- * nothing was copied, and kzgo_last_reply copies it into a larger buffer.
+ * A query in two calls, so that the process waits in C and not inside Go:
+ * kzgo_query_start sends a request (like kzgo_publish, plus Server-ID = this process's reply
+ * queue) and returns KZ_OK at once, or an error. When its outcome is known, Go writes to
+ * notify_fd (an eventfd of this process). The caller polls notify_fd for up to timeout_ms,
+ * reads it empty, and calls kzgo_query_finish (timed_out 1 when the poll timed out):
+ * KZ_PENDING means no outcome yet (a wake-up left by an earlier query: poll again); else
+ * the query's status, and on KZ_OK the reply copied into reply[0..reply_cap) with
+ * *reply_len its full length: when larger than reply_cap nothing was copied, and
+ * kzgo_last_reply copies it into a larger buffer.
  */
-int32_t kzgo_query(uint8_t *exchange, int64_t exchange_len,
+int32_t kzgo_query_start(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *routing_key, int64_t routing_key_len,
 		uint8_t *payload, int64_t payload_len,
-		uint8_t *headers, int64_t headers_len, int64_t timeout_ms,
-		uint8_t *reply, int64_t reply_cap, int64_t *reply_len,
+		uint8_t *headers, int64_t headers_len, int64_t timeout_ms, int32_t notify_fd,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_query_finish(int32_t timed_out, uint8_t *reply, int64_t reply_cap,
+		int64_t *reply_len, uint8_t *err, int64_t err_cap, int64_t *err_len);
 
 /*
  * kazoo_async_query: a SIP worker suspends the transaction and sends this record, one
@@ -266,7 +273,7 @@ enum kz_status_counter {
 int32_t kzgo_status_area(uint8_t *slot, int64_t slot_len);
 int32_t kzgo_subscriptions_area(uint8_t *area, int64_t area_len);
 
-/* Copies the last reply of kzgo_query into buf; returns its length (0: none), or -length
+/* Copies the last reply of kzgo_query_finish into buf; returns its length (0: none), or -length
  * when buf is too small (nothing copied). */
 int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);
 

@@ -121,10 +121,25 @@ func kzgo_publish(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint
 	return reply(err, errBuf, errCap, errLen)
 }
 
-//export kzgo_query
-func kzgo_query(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
+//export kzgo_query_start
+func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
 	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, timeoutMs C.int64_t,
-	replyBuf *C.uint8_t, replyCap C.int64_t, replyLen *C.int64_t,
+	notifyFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+	}
+	err := mod.StartQuery(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
+		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond, int(notifyFD))
+	return reply(err, errBuf, errCap, errLen)
+}
+
+//export kzgo_query_finish
+func kzgo_query_finish(timedOut C.int32_t, replyBuf *C.uint8_t, replyCap C.int64_t, replyLen *C.int64_t,
 	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -134,8 +149,10 @@ func kzgo_query(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_
 	if mod == nil {
 		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
 	}
-	err := mod.Query(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond)
+	done, err := mod.FinishQuery(timedOut != 0)
+	if !done {
+		return C.KZ_PENDING
+	}
 	if err == nil {
 		r := mod.Reply()
 		*replyLen = C.int64_t(len(r))

@@ -75,8 +75,9 @@ type Conn struct {
 	mu   sync.Mutex
 	conn *amqp.Connection // nil unless Open
 
-	pubMu sync.Mutex  // serialises publishes; guards pub
+	pubMu sync.Mutex  // serialises publishes; guards pub and qpub
 	pub   *pubChannel // the confirm-mode channel publishes go to
+	qpub  *pubChannel // the channel query requests go to: no confirms, the reply is the proof
 
 	replyQueue   string
 	replies      *replyRouter
@@ -85,7 +86,7 @@ type Conn struct {
 	stop chan struct{}
 }
 
-// pubChannel is a confirm-mode channel plus what closed it.
+// pubChannel is a publishing channel plus what closed it.
 type pubChannel struct {
 	ch       *amqp.Channel
 	closed   chan struct{} // closed once closeErr is set
@@ -274,14 +275,16 @@ func (c *Conn) Blocked() (string, bool) {
 // exchange kills only the channel: the publish that caused it is reported to its caller,
 // and the next publish gets a fresh channel, where the C module kept using the dead one and
 // silently lost later publishes).
-func (c *Conn) openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
+func (c *Conn) openPubChannel(conn *amqp.Connection, confirm bool) (*pubChannel, error) {
 	ch, err := conn.Channel()
 	if err != nil {
 		return nil, err
 	}
-	if err := ch.Confirm(false); err != nil {
-		_ = ch.Close()
-		return nil, err
+	if confirm {
+		if err := ch.Confirm(false); err != nil {
+			_ = ch.Close()
+			return nil, err
+		}
 	}
 	pc := &pubChannel{ch: ch, closed: make(chan struct{})}
 	go c.watchReturns(ch.NotifyReturn(make(chan amqp.Return, 16)))
@@ -289,6 +292,7 @@ func (c *Conn) openPubChannel(conn *amqp.Connection) (*pubChannel, error) {
 	go func() {
 		pc.closeErr = <-notify
 		close(pc.closed)
+		c.replies.failChannel(pc) // queries sent on it wait no longer
 	}()
 	return pc, nil
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -27,22 +28,27 @@ func (c *Conn) deliveryMode() uint8 {
 	return amqp.Transient
 }
 
-// channel returns the publishing channel, opening one on the current connection when there
-// is none or the broker closed the last one. Callers hold c.pubMu.
-func (c *Conn) channel() (*pubChannel, error) {
-	if c.pub != nil && !c.pub.isClosed() {
-		return c.pub, nil
+// channel returns the publishing channel (confirm) or the query channel, opening one on the
+// current connection when there is none or the broker closed the last one. Callers hold
+// c.pubMu.
+func (c *Conn) channel(confirm bool) (*pubChannel, error) {
+	slot := &c.qpub
+	if confirm {
+		slot = &c.pub
 	}
-	c.pub = nil
+	if *slot != nil && !(*slot).isClosed() {
+		return *slot, nil
+	}
+	*slot = nil
 	conn := c.current()
 	if conn == nil {
 		return nil, errNoConnection
 	}
-	pc, err := c.openPubChannel(conn)
+	pc, err := c.openPubChannel(conn, confirm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot open a channel: %v", errNoConnection, err)
 	}
-	c.pub = pc
+	*slot = pc
 	return pc, nil
 }
 
@@ -51,14 +57,20 @@ func (c *Conn) channel() (*pubChannel, error) {
 // more thread wake-ups). Writing cannot block it past its timeout either: every socket
 // write carries a deadline (deadlineConn), and a missed one closes the connection.
 // msgID, when set, becomes the AMQP message-id, by which a basic.return finds its query.
-func (c *Conn) send(m Message, mandatory bool, msgID string) (*pubChannel, *amqp.DeferredConfirmation, error) {
+// Without confirm (query requests: the reply proves delivery, and a confirm would wake the
+// process once more per query) the returned confirmation is nil.
+func (c *Conn) send(m Message, mandatory bool, msgID string, confirm bool) (*pubChannel, *amqp.DeferredConfirmation, error) {
 	c.pubMu.Lock()
-	pc, err := c.channel()
+	pc, err := c.channel(confirm)
 	var dc *amqp.DeferredConfirmation
 	if err == nil {
-		dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, mandatory, false,
-			amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID,
-				DeliveryMode: c.deliveryMode()})
+		p := amqp.Publishing{ContentType: "application/json", Headers: m.Headers, Body: m.Body, MessageId: msgID,
+			DeliveryMode: c.deliveryMode()}
+		if confirm {
+			dc, err = pc.ch.PublishWithDeferredConfirm(m.Exchange, m.RoutingKey, mandatory, false, p)
+		} else {
+			err = pc.ch.PublishWithContext(context.Background(), m.Exchange, m.RoutingKey, mandatory, false, p)
+		}
 	}
 	c.pubMu.Unlock()
 	if errors.Is(err, errNoConnection) || errors.Is(err, amqp.ErrClosed) {
@@ -90,7 +102,7 @@ func (c *Conn) refused(pc *pubChannel, exchange string) error {
 
 // Publish sends m and waits until deadline for the broker's confirm.
 func (c *Conn) Publish(m Message, deadline time.Time) error {
-	pc, dc, err := c.send(m, c.opt.Mandatory, "")
+	pc, dc, err := c.send(m, c.opt.Mandatory, "", true)
 	if err != nil {
 		return err
 	}

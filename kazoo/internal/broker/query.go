@@ -66,44 +66,89 @@ func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery) {
 	}
 }
 
-// Query publishes a request whose Msg-ID is msgID and whose Server-ID is c.ReplyQueue(),
-// and waits until deadline for the reply. The request is published with mandatory set:
-// when nothing is bound to receive it, the broker returns it and the query fails at once
-// instead of waiting out its timeout.
-func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error) {
+// Pending is a query on its way: published, waiting for its outcome.
+type Pending struct {
+	c        *Conn
+	pc       *pubChannel
+	msgID    string
+	m        Message
+	wait     chan replyEvent
+	ev       replyEvent
+	finished bool
+}
+
+// StartQuery publishes a request whose Msg-ID is msgID and whose Server-ID is
+// c.ReplyQueue(), and returns without waiting. notify (may be nil) is called from another
+// goroutine once the outcome is known (a reply, the request returned, its channel closed):
+// a Kamailio process waits for that in C, not inside Go (see Module.StartQuery). The
+// request is published with mandatory set: when nothing is bound to receive it, the broker
+// returns it and the query ends at once instead of waiting out its timeout.
+func (c *Conn) StartQuery(m Message, msgID string, notify func()) (*Pending, error) {
 	if !c.repliesReady.Load() {
 		return nil, status.Errorf(status.NoBroker, "broker %s: no reply queue (not connected)", c.Broker.Masked())
 	}
-	wait, ok := c.replies.register(msgID)
+	wait, ok := c.replies.register(msgID, notify)
 	if !ok {
 		return nil, status.Errorf(status.Argument, "a query with Msg-ID %s is already waiting for its reply", msgID)
 	}
-	defer c.replies.unregister(msgID)
-	pc, dc, err := c.send(m, true, msgID)
+	pc, _, err := c.send(m, true, msgID, false)
+	if err != nil {
+		c.replies.unregister(msgID)
+		return nil, err
+	}
+	c.replies.sentOn(msgID, pc)
+	if pc.isClosed() { // closed before sentOn: failChannel did not see this query
+		c.replies.deliver(msgID, replyEvent{closed: pc})
+	}
+	return &Pending{c: c, pc: pc, msgID: msgID, m: m, wait: wait}, nil
+}
+
+// Result is the query's outcome, if it has one (done): the reply, or why there is none.
+// Never blocks.
+func (p *Pending) Result() (reply []byte, done bool, err error) {
+	if !p.finished {
+		select {
+		case p.ev = <-p.wait:
+			p.finished = true
+		default:
+			return nil, false, nil
+		}
+	}
+	switch {
+	case p.ev.returned != nil:
+		err := status.Errorf(status.Rejected, "broker %s returned the request: %d %s (nothing bound to exchange %q with routing key %q)",
+			p.c.Broker.Masked(), p.ev.returned.Code, p.ev.returned.Reason, p.m.Exchange, p.m.RoutingKey)
+		err.Returned = p.ev.returned
+		return nil, true, err
+	case p.ev.closed != nil:
+		return nil, true, p.c.refused(p.ev.closed, p.m.Exchange)
+	}
+	return p.ev.body, true, nil
+}
+
+// MsgID is the request's Msg-ID.
+func (p *Pending) MsgID() string { return p.msgID }
+
+// Cancel stops waiting: a reply arriving later is dropped.
+func (p *Pending) Cancel() { p.c.replies.unregister(p.msgID) }
+
+// Query is StartQuery and a wait until deadline for the outcome, for callers that may block
+// (asynchronous queries, each in a goroutine of its own).
+func (c *Conn) Query(m Message, msgID string, deadline time.Time) ([]byte, error) {
+	p, err := c.StartQuery(m, msgID, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer p.Cancel()
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	confirmed := dc.Done()
-	for {
-		select {
-		case ev := <-wait:
-			if ev.returned != nil {
-				err := status.Errorf(status.Rejected, "broker %s returned the request: %d %s (nothing bound to exchange %q with routing key %q)",
-					c.Broker.Masked(), ev.returned.Code, ev.returned.Reason, m.Exchange, m.RoutingKey)
-				err.Returned = ev.returned
-				return nil, err
-			}
-			return ev.body, nil
-		case <-confirmed:
-			confirmed = nil
-			if !dc.Acked() {
-				return nil, c.refused(pc, m.Exchange)
-			}
-		case <-timer.C:
-			return nil, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
-		}
+	select {
+	case p.ev = <-p.wait:
+		p.finished = true
+		reply, _, err := p.Result()
+		return reply, err
+	case <-timer.C:
+		return nil, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
 	}
 }
 

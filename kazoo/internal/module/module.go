@@ -34,6 +34,12 @@ type Module struct {
 
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
+	// the query StartQuery began and FinishQuery collects (a process runs one at a time)
+	pending     *broker.Pending
+	pendingConn *broker.Conn
+	pendingSent time.Time
+	notifyFD    int
+	notify      func()
 	// scratch buffers reused by every publish of this process
 	strict, body, msgID, reply []byte
 	fields                     []payload.Field

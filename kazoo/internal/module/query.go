@@ -3,6 +3,7 @@ package module
 import (
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
@@ -10,34 +11,107 @@ import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
-// Query is kazoo_query: publish a request (completed like a publish, plus Server-ID = this
-// process's reply queue) and wait up to timeout for the reply with the same Msg-ID. The
-// reply, completed with AMQP-Broker-Zone and AMQP-Received as the C module does, is kept
-// in the module (Reply) until the next query. A script-supplied Msg-ID or Server-ID is
-// honoured.
-func (m *Module) Query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
+// StartQuery begins kazoo_query: it publishes the request (completed like a publish, plus
+// Server-ID = this process's reply queue) and returns; notifyFD (an eventfd of the calling
+// process) is written to when the outcome is known, and FinishQuery then collects it. The
+// Kamailio process waits for notifyFD in C: blocking inside Go would cost a hand-over of
+// the runtime between the waiting thread and the one that reads the reply, both ways, for
+// every query. A script-supplied Msg-ID or Server-ID is honoured.
+func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout time.Duration, notifyFD int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.query(exchange, routingKey, body, headers, timeout)
+	if m.pending != nil { // a query its caller never finished: forget it
+		m.pending.Cancel()
+		m.pending = nil
+	}
+	m.reply = m.reply[:0]
+	conn, msg, msgID, err := m.prepareQuery(exchange, routingKey, body, headers, timeout)
+	if err != nil {
+		return err
+	}
+	if m.notify == nil || m.notifyFD != notifyFD { // built once: no allocation per query
+		m.notifyFD = notifyFD
+		m.notify = func() { wakeFD(notifyFD) }
+	}
+	p, err := conn.StartQuery(msg, msgID, m.notify)
+	if err != nil {
+		m.countIfReturned(err)
+		return err
+	}
+	m.pending, m.pendingConn, m.pendingSent = p, conn, time.Now()
+	m.writeStatus() // queries in flight, for kazoo.status
+	return nil
 }
 
-// query is Query on m's buffers; the caller owns m.
+// FinishQuery collects the outcome of the query StartQuery began. Without an outcome yet
+// it returns done false, unless timedOut: then the query fails with a timeout. On success
+// the reply, completed with AMQP-Broker-Zone and AMQP-Received as the C module does, is
+// kept in the module (Reply) until the next query.
+func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pending
+	if p == nil {
+		return true, status.Errorf(status.Internal, "no query in progress in this process")
+	}
+	reply, done, err := p.Result()
+	if !done && !timedOut {
+		return false, nil
+	}
+	p.Cancel()
+	m.pending = nil
+	m.writeStatus()
+	if !done {
+		return true, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", p.MsgID())
+	}
+	if err != nil {
+		m.countIfReturned(err)
+		return true, err
+	}
+	m.countQueryLatency(time.Since(m.pendingSent))
+	return true, m.acceptReply(m.pendingConn, reply)
+}
+
+// wakeFD wakes the process waiting for a query's outcome (an eventfd counts up).
+func wakeFD(fd int) {
+	one := [8]byte{1}
+	_, _ = syscall.Write(fd, one[:])
+}
+
+// query is a whole query on m's buffers, blocking until the outcome (asynchronous queries,
+// each in a goroutine of its own); the caller owns m.
 func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.Duration) error {
 	m.writeStatus() // queries in flight, for kazoo.status
 	defer m.writeStatus()
 	m.reply = m.reply[:0]
-	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
+	conn, msg, msgID, err := m.prepareQuery(exchange, routingKey, body, headers, timeout)
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(timeout)
-	conn, err := m.Pool.Pick(deadline)
+	sent := time.Now()
+	reply, err := conn.Query(msg, msgID, sent.Add(timeout))
 	if err != nil {
+		m.countIfReturned(err)
 		return err
+	}
+	m.countQueryLatency(time.Since(sent))
+	return m.acceptReply(conn, reply)
+}
+
+// prepareQuery checks a request, picks a broker and builds the request in m.body.
+func (m *Module) prepareQuery(exchange, routingKey, body, headers []byte, timeout time.Duration) (*broker.Conn, broker.Message, string, error) {
+	var msg broker.Message
+	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
+	if err != nil {
+		return nil, msg, "", err
+	}
+	conn, err := m.Pool.Pick(time.Now().Add(timeout))
+	if err != nil {
+		return nil, msg, "", err
 	}
 	var perr error
 	if m.strict, perr = m.norm.Normalize(m.strict[:0], body); perr != nil {
-		return status.Errorf(status.Argument, "payload is not valid JSON: %v", perr)
+		return nil, msg, "", status.Errorf(status.Argument, "payload is not valid JSON: %v", perr)
 	}
 	msgID, ok := m.norm.TopLevelString(m.strict, "Msg-ID")
 	if !ok || msgID == "" {
@@ -48,21 +122,18 @@ func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.
 	}
 	m.fields = append(m.defaultFields(msgID), payload.Field{Key: "Server-ID", Value: conn.ReplyQueue()})
 	if m.body, perr = m.norm.AddMissing(m.body[:0], m.strict, m.fields); perr != nil {
-		return status.Errorf(status.Argument, "payload must be a JSON object: %v", perr)
+		return nil, msg, "", status.Errorf(status.Argument, "payload must be a JSON object: %v", perr)
 	}
-	sent := time.Now()
-	reply, err := conn.Query(broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey),
-		Headers: hdrs, Body: m.body}, msgID, deadline)
-	if err != nil {
-		if se, ok := err.(*status.Error); ok && se.Returned != nil {
-			m.count(counterReturned)
-		}
-		return err
-	}
-	m.countQueryLatency(time.Since(sent))
+	msg = broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
+	return conn, msg, msgID, nil
+}
+
+// acceptReply checks a reply and completes it into m.reply.
+func (m *Module) acceptReply(conn *broker.Conn, reply []byte) error {
 	if len(reply) > m.Cfg.MaxPayload {
 		return status.Errorf(status.Rejected, "reply of %d bytes is larger than amqp_max_payload (%d)", len(reply), m.Cfg.MaxPayload)
 	}
+	var perr error
 	if m.strict, perr = m.norm.Normalize(m.strict[:0], reply); perr != nil {
 		return status.Errorf(status.Rejected, "reply is not valid JSON: %v", perr)
 	}
@@ -80,6 +151,13 @@ func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.
 	return nil
 }
 
-// Reply is the last reply received by Query in this process (empty after a failed query).
-// Valid until the next Query.
+// countIfReturned counts a request the broker returned as unroutable.
+func (m *Module) countIfReturned(err error) {
+	if se, ok := err.(*status.Error); ok && se.Returned != nil {
+		m.count(counterReturned)
+	}
+}
+
+// Reply is the last reply received by a query in this process (empty after a failed one).
+// Valid until the next query.
 func (m *Module) Reply() []byte { return m.reply }
