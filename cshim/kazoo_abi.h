@@ -204,6 +204,11 @@ int32_t kzgo_unsubscribe(uint8_t *name, int64_t name_len,
  * decimal) written into out; *len their length (KZ_ERR_BUFFER: *len is the size needed).
  */
 int32_t kzgo_status(uint8_t *out, int64_t cap, int64_t *len);
+/*
+ * Go adds 1 to *gen (atomically) after every change of what kzgo_status returns, so that
+ * the process calls kzgo_status again only then. gen stays valid for the process's life.
+ */
+void kzgo_watch_status(uint64_t *gen);
 
 /*
  * JSON surface (kz.json, kz.json.count, kazoo_json, kazoo_json_keys, kz.encode). doc may use

@@ -35,6 +35,7 @@
 #include "go_runtime.h"
 #include "kz_params.h"
 #include "kz_go.h"
+#include "kz_status.h"
 #include "kz_rpc.h"
 
 unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
@@ -244,6 +245,7 @@ static int start_go_here(void)
 		return -1;
 	}
 	go_started_here = 1;
+	kzgo_watch_status(&kz_status_gen);
 	kz_rpc_process_started();
 	LM_DBG("Go runtime started in process %d (%s)\n", process_no, process);
 	return 0;

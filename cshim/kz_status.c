@@ -8,6 +8,10 @@
  * "<zone>", "default::<zone>", "<zone>::default", "default" and the broker's URL (password
  * masked) count open connections; the same keys + "::error" count failed connects and
  * losses since start.
+ *
+ * The pairs are fetched from Go only when they changed (Go counts changes in
+ * kz_status_gen): a request route then costs no call into Go, whose runtime wakes its
+ * monitor thread each time a call returns to C.
  */
 #include "kz_build.h"
 #include <stdint.h>
@@ -24,18 +28,17 @@
 static str xavp_name = str_init("amqpc");
 static uint8_t *status_buf = NULL;
 static int64_t status_cap = 0;
+static int64_t status_len = 0;
+uint64_t kz_status_gen = 0;
+static uint64_t status_seen = UINT64_MAX; /* kz_status_gen of status_buf; none yet */
 
-static int set_status_xavp(sip_msg_t *msg, unsigned int flags, void *param)
+/* refreshes status_buf from Go; 0 or -1 */
+static int fetch_status(void)
 {
-	int64_t len = 0, off;
+	int64_t len = 0;
 	int32_t rc;
-	sr_xval_t val;
-	sr_xavp_t *root = NULL, *added;
-	str name;
-	char *value;
+	uint64_t gen = __atomic_load_n(&kz_status_gen, __ATOMIC_ACQUIRE);
 
-	if(!kz_go_running())
-		return 1;
 	for(;;) {
 		rc = kzgo_status(status_buf, status_cap, &len);
 		if(rc != KZ_ERR_BUFFER)
@@ -43,15 +46,32 @@ static int set_status_xavp(sip_msg_t *msg, unsigned int flags, void *param)
 		uint8_t *p = pkg_realloc(status_buf, len + 256);
 		if(p == NULL) {
 			PKG_MEM_ERROR;
-			return 1;
+			return -1;
 		}
 		status_buf = p;
 		status_cap = len + 256;
 	}
 	if(rc != KZ_OK)
+		return -1;
+	status_len = len;
+	status_seen = gen; /* a change after the load above makes the next request fetch again */
+	return 0;
+}
+
+static int set_status_xavp(sip_msg_t *msg, unsigned int flags, void *param)
+{
+	int64_t off;
+	sr_xval_t val;
+	sr_xavp_t *root = NULL, *added;
+	str name;
+	char *value;
+
+	if(!kz_go_running())
+		return 1;
+	if(status_seen != __atomic_load_n(&kz_status_gen, __ATOMIC_ACQUIRE) && fetch_status() < 0)
 		return 1;
 	xavp_rm_by_name(&xavp_name, 1, NULL);
-	for(off = 0; off < len;) {
+	for(off = 0; off < status_len;) {
 		name.s = (char *)status_buf + off;
 		name.len = strlen(name.s);
 		value = name.s + name.len + 1;

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -364,6 +365,15 @@ func kzgo_subscriptions_area(area *C.uint8_t, areaLen C.int64_t) (rc C.int32_t) 
 	}
 	worker.SetSubscriptionsArea(view(area, areaLen))
 	return C.KZ_OK
+}
+
+//export kzgo_watch_status
+func kzgo_watch_status(gen *C.uint64_t) {
+	defer func() { _ = recover() }()
+	if mod != nil {
+		p := (*uint64)(unsafe.Pointer(gen))
+		mod.SetStatusChanged(func() { atomic.AddUint64(p, 1) })
+	}
 }
 
 //export kzgo_status

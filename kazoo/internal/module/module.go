@@ -28,6 +28,8 @@ type Module struct {
 	Pool *broker.Pool
 
 	worker atomic.Pointer[Worker] // set in consumer worker processes
+	// statusChanged tells the shim that AppendStatus's counters changed
+	statusChanged atomic.Pointer[func()]
 	spool  *spool                 // amqp_spool_max > 0
 	status *statusArea            // this process's slot of the RPC status table
 	keys   statusKeys             // $xavp(amqpc) names

@@ -232,7 +232,13 @@ func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, re
 		m.count(counterReconnects)
 	}
 	m.writeStatus()
+	if f := m.statusChanged.Load(); f != nil {
+		(*f)() // $xavp(amqpc) is fetched again
+	}
 	if w := m.worker.Load(); w != nil {
 		w.connChanged(c, open, conn, reason)
 	}
 }
+
+// SetStatusChanged sets what is called after each change of AppendStatus's counters.
+func (m *Module) SetStatusChanged(f func()) { m.statusChanged.Store(&f) }
