@@ -60,7 +60,9 @@ request_route {
 // maximum, which is then the rate until the crash.
 type qresult struct {
 	fixed, max                loadResult
-	kamUs, brokerUs, simUs    float64 // CPU µs per answered query at the fixed rate
+	sipOnly                   loadResult // the same rate of requests the route answers without a query
+	sipKamUs                  float64    // Kamailio CPU µs per such request
+	kamUs, brokerUs, simUs    float64    // CPU µs per answered query at the fixed rate
 	maxKamUs, maxBrokerUs     float64 // the same during the closed loop
 	idleMsPerSec              float64 // Kamailio's CPU with no traffic, ms per second
 	mem                       memSnapshot
@@ -72,7 +74,7 @@ type qresult struct {
 func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c benchConfig) *qresult {
 	k := harness.StartKamailio(t, queryCfg, harness.KamailioOpts{Module: module, AllowCrash: true,
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": goParams(module), "Workers": c.workers}})
-	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan}
+	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan, sipKamUs: nan}
 	l, err := newSipLoad(k.SipPort(), "q", k.Alive)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +88,16 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	time.Sleep(c.idleDur) // no traffic: what Kamailio costs per second anyway (timers, pollers)
 	if k.Alive() {
 		res.idleMsPerSec = float64(kamCPU(ps)-i0) / 1e6 / time.Since(idle).Seconds()
+	}
+	// SIP alone: what Kamailio and the load generator cost without any kazoo call (the
+	// route answers users other than "q" at once), at the same rate
+	if plain, err := newSipLoad(k.SipPort(), "plain", k.Alive); err == nil {
+		k0 := kamCPU(ps)
+		res.sipOnly = plain.fixedRate(c.rate, c.latDur/2)
+		if k.Alive() {
+			res.sipKamUs = usPer(kamCPU(ps)-k0, res.sipOnly.ok)
+		}
+		plain.Close()
 	}
 	c0, b0, s0 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid)
 	var pids []int

@@ -314,7 +314,9 @@ func buildRows(c benchConfig, rounds []*roundResult, sections map[string]bool) [
 			both("latency p95, ms", "%.3f", q(fixedLat(.95)), fget(func(f *floorResult) float64 { return pct(f.fixed.lat, .95) })),
 			both("latency p99, ms", "%.3f", q(fixedLat(.99)), fget(func(f *floorResult) float64 { return pct(f.fixed.lat, .99) })),
 			noRatio(both("failed or lost queries", "%.0f", q(func(q *qresult) float64 { return float64(q.fixed.failed) }),
-				fget(func(f *floorResult) float64 { return float64(f.fixed.failed) }))))
+				fget(func(f *floorResult) float64 { return float64(f.fixed.failed) }))),
+			both("SIP alone (no query in the route): latency p50, ms", "%.3f", q(func(q *qresult) float64 { return pct(q.sipOnly.lat, .5) }), nil),
+			both("SIP alone: Kamailio CPU µs per request", "%.0f", q(func(q *qresult) float64 { return q.sipKamUs }), nil))
 		cpu := both("Kamailio CPU µs per query (all processes)", "%.0f", q(func(q *qresult) float64 { return q.kamUs }), nil)
 		cpu.ratio, cpu.target, cpu.pass = "Go/C", "Go/C ≤ 0.25", func(x float64) bool { return x <= 0.25 }
 		rows = append(rows, cpu,
