@@ -292,26 +292,6 @@ func cpExpect(t *testing.T, k *harness.Kamailio, c cpCall, code int, reason stri
 	t.Logf("INVITE %s: %s in %v", c.ruri, c.final.first, c.took.Round(time.Millisecond))
 }
 
-// cpStart starts Kamailio with example and waits (bounded) until every process running the
-// module has its broker open (kamcmd kazoo.status): the SIP workers connect after Kamailio
-// answers RPC, and the examples reply 503 to an INVITE that comes before.
-func cpStart(t *testing.T, example, url, extraDefines string) *harness.Kamailio {
-	t.Helper()
-	k := startRegistrar(t, example, url, extraDefines)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		s := k.Kamcmd(t, "kazoo.status")
-		if strings.Contains(s, "udp receiver") && strings.Contains(s, "kazoo consumer 1") &&
-			strings.Count(s, "state:") == strings.Count(s, "state: open") {
-			return k
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the module's processes are not all connected after 15 s:\n%s", s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // cpSimReplies returns the bodies of the replies to api the simulator sent (-v log:
 // "reply <api> to=<Server-ID> <json>").
 func cpSimReplies(t *testing.T, sim *kazooSim, api string) []map[string]any {
@@ -370,7 +350,7 @@ func TestCallProc(t *testing.T) {
 	// the simulator bridges every call to bob's host:port (see kazoo-sim's callproc.go)
 	t.Setenv("KAZOO_SIM_BRIDGE", bob.addr())
 	sim := startKazooSim(t, r)
-	k := cpStart(t, "kazoo-callproc.cfg", r.URL(), "#!define QUERY_TIMEOUT_SEC 1\n")
+	k := startRegistrar(t, "kazoo-callproc.cfg", r.URL(), "#!define QUERY_TIMEOUT_SEC 1\n")
 	caller, err := newCpUA(t, "alice", "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -487,7 +467,7 @@ func TestCallProc(t *testing.T) {
 // does not even exist) and the caller gets 500 well within the 2 s query timeout.
 func TestCallProcKazooAbsent(t *testing.T) {
 	r := harness.SharedRabbit(t)
-	k := cpStart(t, "kazoo-callproc.cfg", r.URL(), "")
+	k := startRegistrar(t, "kazoo-callproc.cfg", r.URL(), "")
 	caller, err := newCpUA(t, "alice", "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +530,7 @@ func cpStatusResponder(t *testing.T, r *harness.Rabbit) {
 // without Replaces is 404 and asks Kazoo nothing.
 func TestReplaces(t *testing.T) {
 	r := harness.SharedRabbit(t)
-	k := cpStart(t, "kazoo-replaces.cfg", r.URL(), "")
+	k := startRegistrar(t, "kazoo-replaces.cfg", r.URL(), "")
 	caller, err := newCpUA(t, "alice", "127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -152,10 +152,25 @@ func registrarTemplate(t *testing.T, example, extraDefines string) string {
 		extraDefines + string(cfg)
 }
 
+// startRegistrar starts Kamailio with an example cfg and waits (bounded) until every process
+// running the module has its broker open (kamcmd kazoo.status): the SIP workers connect
+// after Kamailio answers RPC, and the examples refuse requests that come before.
 func startRegistrar(t *testing.T, example, url, extraDefines string) *harness.Kamailio {
 	t.Helper()
-	return harness.StartKamailio(t, registrarTemplate(t, example, extraDefines), harness.KamailioOpts{Module: modulePath,
+	k := harness.StartKamailio(t, registrarTemplate(t, example, extraDefines), harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URL": url}})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := k.Kamcmd(t, "kazoo.status")
+		if strings.Contains(s, "udp receiver") && strings.Contains(s, "kazoo consumer 1") &&
+			strings.Count(s, "state:") == strings.Count(s, "state: open") {
+			return k
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the module's processes are not all connected after 15 s:\n%s", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // registrarExamples: the same registrar with kazoo_query and with kazoo_async_query.
