@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,14 +40,7 @@ type cpMsg struct {
 	from    *net.UDPAddr
 }
 
-func (m cpMsg) code() int {
-	f := strings.Fields(m.first)
-	if len(f) >= 2 && strings.HasPrefix(f[0], "SIP/") {
-		n, _ := strconv.Atoi(f[1])
-		return n
-	}
-	return 0
-}
+func (m cpMsg) code() int { return sipCode(m.first) }
 
 // reason is the reason phrase of a response.
 func (m cpMsg) reason() string {
@@ -79,27 +71,10 @@ func (m cpMsg) ruri() string {
 	return ""
 }
 
+// cpParse reads a SIP message's first line and headers (presParseSip's parser).
 func cpParse(b []byte) cpMsg {
-	head, _, _ := strings.Cut(string(b), "\r\n\r\n")
-	lines := strings.Split(head, "\r\n")
-	m := cpMsg{first: lines[0], headers: map[string]string{}}
-	compact := map[string]string{"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact", "l": "content-length"}
-	for _, l := range lines[1:] {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		if full, ok := compact[k]; ok {
-			k = full
-		}
-		v = strings.TrimSpace(v)
-		if k == "via" {
-			m.vias = append(m.vias, v)
-		}
-		m.headers[k] = v
-	}
-	return m
+	p := presParseSip(b)
+	return cpMsg{first: p.first, headers: p.headers, vias: p.vias}
 }
 
 // cpUA is a SIP user agent on UDP. As a caller it sends INVITEs and ACKs; as a callee

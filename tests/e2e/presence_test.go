@@ -695,8 +695,11 @@ type presSipMsg struct {
 	at      time.Time
 }
 
-func (m presSipMsg) code() int {
-	f := strings.Fields(m.first)
+func (m presSipMsg) code() int { return sipCode(m.first) }
+
+// sipCode is the status code of a response's first line, 0 for a request.
+func sipCode(first string) int {
+	f := strings.Fields(first)
 	if len(f) >= 2 && strings.HasPrefix(f[0], "SIP/") {
 		n, _ := strconv.Atoi(f[1])
 		return n
