@@ -121,6 +121,9 @@ func (p *Pending) Result() (reply []byte, done bool, err error) {
 		err.Returned = p.ev.returned
 		return nil, true, err
 	case p.ev.closed != nil:
+		if p.ev.closed.closeErr == nil {
+			return nil, true, status.Errorf(status.NoBroker, "broker %s: connection lost before the reply", p.c.Broker.Masked())
+		}
 		return nil, true, p.c.refused(p.ev.closed, p.m.Exchange)
 	}
 	return p.ev.body, true, nil
