@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 3
+#define KZ_ABI_VERSION 4
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -104,16 +104,20 @@ int32_t kzgo_init(uint8_t *cfg, int64_t cfg_len, int32_t log_fd,
 
 /*
  * Publish payload (lenient JSON, normalised and completed by Go) to exchange with routing_key,
- * with headers "k1=v1;k2=v2" (may be empty), and wait for the broker's confirm.
- * Returns KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected and the
- * message waits in this process's spool (amqp_spool_max), sent in order on reconnect;
- * otherwise err says why.
+ * with headers "k1=v1;k2=v2" (may be empty), in two calls so that the process waits for the
+ * broker's confirm in C: kzgo_publish_start returns KZ_PENDING when the message is sent
+ * (then poll notify_fd, an eventfd Go writes at each confirm, up to amqp_publish_timeout,
+ * read it empty, and call kzgo_publish_finish, timed_out 1 when the poll timed out, until
+ * it returns anything but KZ_PENDING), or the outcome at once. Outcomes: KZ_OK when the
+ * broker confirmed, KZ_SPOOLED when no broker is connected and the message waits in this
+ * process's spool (amqp_spool_max), sent in order on reconnect; otherwise err says why.
  */
-int32_t kzgo_publish(uint8_t *exchange, int64_t exchange_len,
+int32_t kzgo_publish_start(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *routing_key, int64_t routing_key_len,
 		uint8_t *payload, int64_t payload_len,
-		uint8_t *headers, int64_t headers_len,
+		uint8_t *headers, int64_t headers_len, int32_t notify_fd,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_publish_finish(int32_t timed_out, uint8_t *err, int64_t err_cap, int64_t *err_len);
 
 /*
  * A query in two calls, so that the process waits in C and not inside Go:

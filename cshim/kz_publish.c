@@ -13,18 +13,27 @@
 #include "kazoo_abi.h"
 #include "kz_go.h"
 #include "kz_publish.h"
+#include "kz_params.h"
+#include "kz_wait.h"
 
 static int kz_publish(str *exchange, str *routing_key, str *payload, str *headers)
 {
 	int32_t rc;
+	int64_t deadline;
+	int notified;
 
-	if(kz_go_ensure() < 0)
+	if(kz_go_ensure() < 0 || kz_wait_fd() < 0)
 		return -1;
 	kz_errlen = 0;
-	rc = kzgo_publish((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
+	deadline = kz_monotonic_ms() + kz_publish_timeout_ms;
+	rc = kzgo_publish_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
 			routing_key->len, (uint8_t *)payload->s, payload->len,
-			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_errbuf,
-			sizeof(kz_errbuf), &kz_errlen);
+			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_wait_fd(),
+			kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+	while(rc == KZ_PENDING) { /* sent: wait in C for the broker's confirm */
+		notified = kz_wait_outcome(deadline);
+		rc = kzgo_publish_finish(!notified, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+	}
 	if(rc == KZ_SPOOLED) {
 		kz_stat_inc(KZ_STAT_SPOOLED);
 		return 2;

@@ -2,10 +2,8 @@
  * kz_query.c - kazoo_query(exchange, routing_key, payload [, target [, amqp_headers]]):
  * a request/reply round trip with Kazoo. Returns 1 with the reply in $kzR (and in target),
  * -1 on error or timeout with $kzR null. Go sends the request and receives the reply; the
- * process waits here, in poll() on an eventfd Go writes to when the outcome is known, so
- * that no thread of the Go runtime has to be handed over to the waiting one and back. This
- * file marshals the arguments, picks the timeout, waits, and stores the reply in this
- * process's memory for $kzR.
+ * process waits in C (kz_wait.c). This file marshals the arguments, picks the timeout,
+ * waits, and stores the reply in this process's memory for $kzR.
  *
  * The 4th argument is a writable variable upstream (the reply goes there too), but publish
  * flags in 2600hz's fork (its stock configs pass "$def(...)" or a number): a writable
@@ -15,11 +13,6 @@
 #include "core/ut.h"
 #include <stdint.h>
 #include <string.h>
-#include <errno.h>
-#include <poll.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/eventfd.h>
 #include "core/dprint.h"
 #include "core/mod_fix.h"
 #include "core/pvar.h"
@@ -30,13 +23,13 @@
 #include "kz_params.h"
 #include "kz_query.h"
 #include "kz_stats.h"
+#include "kz_wait.h"
 
 /* the last reply of this process: $kzR */
 static uint8_t *kz_reply = NULL;
 static int kz_reply_cap = 0;
 static int kz_reply_len = -1; /* -1: $null */
 static pv_spec_t *kz_timeout_pv = NULL;
-static int kz_query_efd = -1; /* this process's eventfd, written by Go at a query's outcome */
 
 int kz_query_mod_init(void)
 {
@@ -80,39 +73,6 @@ static int ensure_reply_cap(int64_t n)
 	return 0;
 }
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* waits until Go signals an outcome (1) or the deadline passes (0), then empties the
- * eventfd: a signal after that belongs to a later wait */
-static int wait_outcome(int64_t deadline)
-{
-	struct pollfd pfd;
-	uint64_t count;
-	int64_t left;
-	int r;
-
-	for(;;) {
-		left = deadline - monotonic_ms();
-		pfd.fd = kz_query_efd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left > 0 ? (int)left : 0);
-		if(r >= 0 || errno != EINTR)
-			break;
-	}
-	if(r < 0)
-		LM_ERR("kazoo_query: waiting for the reply: %s\n", strerror(errno));
-	if(read(kz_query_efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		LM_ERR("kazoo_query: reading the notification: %s\n", strerror(errno));
-	return r > 0;
-}
-
 static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payload,
 		pv_spec_t *target, str *headers)
 {
@@ -126,22 +86,17 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 		return -1;
 	if(ensure_reply_cap(16384) < 0)
 		return -1;
-	if(kz_query_efd < 0) {
-		kz_query_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if(kz_query_efd < 0) {
-			LM_ERR("kazoo_query: cannot create an eventfd: %s\n", strerror(errno));
-			return -1;
-		}
-	}
+	if(kz_wait_fd() < 0)
+		return -1;
 	kz_errlen = 0;
 	timeout = kz_query_timeout_ms(msg);
-	deadline = monotonic_ms() + timeout;
+	deadline = kz_monotonic_ms() + timeout;
 	rc = kzgo_query_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, timeout,
-			kz_query_efd, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+			kz_wait_fd(), kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 	while(rc == KZ_OK) {
-		notified = wait_outcome(deadline);
+		notified = kz_wait_outcome(deadline);
 		rc = kzgo_query_finish(!notified, kz_reply, kz_reply_cap, &len, kz_errbuf,
 				sizeof(kz_errbuf), &kz_errlen);
 		if(rc != KZ_PENDING)

@@ -105,9 +105,9 @@ func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
 	return C.KZ_OK
 }
 
-//export kzgo_publish
-func kzgo_publish(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
-	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t,
+//export kzgo_publish_start
+func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
+	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, notifyFD C.int32_t,
 	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -117,8 +117,28 @@ func kzgo_publish(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint
 	if mod == nil {
 		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
 	}
-	err := mod.Publish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen))
+	waiting, err := mod.StartPublish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
+		view(payload, payloadLen), view(headers, headersLen), int(notifyFD))
+	if waiting {
+		return C.KZ_PENDING
+	}
+	return reply(err, errBuf, errCap, errLen)
+}
+
+//export kzgo_publish_finish
+func kzgo_publish_finish(timedOut C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			recovered(r, errBuf, errCap, errLen, &rc)
+		}
+	}()
+	if mod == nil {
+		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+	}
+	done, err := mod.FinishPublish(timedOut != 0)
+	if !done {
+		return C.KZ_PENDING
+	}
 	return reply(err, errBuf, errCap, errLen)
 }
 

@@ -78,6 +78,8 @@ type Conn struct {
 	pubMu sync.Mutex  // serialises publishes; guards pub and qpub
 	pub   *pubChannel // the confirm-mode channel publishes go to
 	qpub  *pubChannel // the channel query requests go to: no confirms, the reply is the proof
+	// confirmNotify, while a publish of this process waits in C for its confirm, wakes it
+	confirmNotify atomic.Pointer[func()]
 
 	replyQueue   string
 	replies      *replyRouter
@@ -285,6 +287,15 @@ func (c *Conn) openPubChannel(conn *amqp.Connection, confirm bool) (*pubChannel,
 			_ = ch.Close()
 			return nil, err
 		}
+		// every confirm (and the channel's end, which settles the pending ones) may be
+		// the one a process waits for in C
+		confirms := ch.NotifyPublish(make(chan amqp.Confirmation, 64))
+		go func() {
+			for range confirms {
+				c.notifyConfirm()
+			}
+			c.notifyConfirm()
+		}()
 	}
 	pc := &pubChannel{ch: ch, closed: make(chan struct{})}
 	go c.watchReturns(ch.NotifyReturn(make(chan amqp.Return, 16)))

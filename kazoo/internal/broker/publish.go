@@ -100,21 +100,75 @@ func (c *Conn) refused(pc *pubChannel, exchange string) error {
 	}
 }
 
+// PublishPending is a publish sent and waiting for the broker's confirm.
+type PublishPending struct {
+	c        *Conn
+	pc       *pubChannel
+	dc       *amqp.DeferredConfirmation
+	exchange string
+}
+
+// StartPublish sends m and returns without waiting for the confirm. notify (may be nil) is
+// called from another goroutine after each confirm the broker sends on this connection's
+// publishing channel, and when that channel closes, until Done: the caller then looks at
+// Result (a Kamailio process waits for that in C, see Module.StartPublish).
+func (c *Conn) StartPublish(m Message, notify func()) (*PublishPending, error) {
+	if notify != nil {
+		c.confirmNotify.Store(&notify)
+	}
+	pc, dc, err := c.send(m, c.opt.Mandatory, "", true)
+	if err != nil {
+		c.confirmNotify.Store(nil)
+		return nil, err
+	}
+	return &PublishPending{c: c, pc: pc, dc: dc, exchange: m.Exchange}, nil
+}
+
+// Confirmed is closed when the broker confirmed or refused the publish.
+func (p *PublishPending) Confirmed() <-chan struct{} { return p.dc.Done() }
+
+// Result is the publish's outcome once it has one (done). Never blocks, except for up to
+// 50 ms to tell a nack from a closed channel.
+func (p *PublishPending) Result() (done bool, err error) {
+	select {
+	case <-p.dc.Done():
+	default:
+		return false, nil
+	}
+	if p.dc.Acked() {
+		return true, nil
+	}
+	return true, p.c.refused(p.pc, p.exchange)
+}
+
+// TimedOut is the error of a publish whose confirm did not come in time.
+func (p *PublishPending) TimedOut() error {
+	return status.Errorf(status.Timeout, "broker %s: no confirm within the timeout", p.c.Broker.Masked())
+}
+
+// Done stops the notifications of StartPublish.
+func (p *PublishPending) Done() { p.c.confirmNotify.Store(nil) }
+
+// notifyConfirm tells the process waiting for a publish's confirm (StartPublish) to look.
+func (c *Conn) notifyConfirm() {
+	if f := c.confirmNotify.Load(); f != nil {
+		(*f)()
+	}
+}
+
 // Publish sends m and waits until deadline for the broker's confirm.
 func (c *Conn) Publish(m Message, deadline time.Time) error {
-	pc, dc, err := c.send(m, c.opt.Mandatory, "", true)
+	p, err := c.StartPublish(m, nil)
 	if err != nil {
 		return err
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
-	case <-dc.Done():
+	case <-p.Confirmed():
 	case <-timer.C:
-		return status.Errorf(status.Timeout, "broker %s: no confirm within the timeout", c.Broker.Masked())
+		return p.TimedOut()
 	}
-	if dc.Acked() {
-		return nil
-	}
-	return c.refused(pc, m.Exchange)
+	_, err = p.Result()
+	return err
 }

@@ -30,18 +30,22 @@ type Module struct {
 	worker atomic.Pointer[Worker] // set in consumer worker processes
 	// statusChanged tells the shim that AppendStatus's counters changed
 	statusChanged atomic.Pointer[func()]
-	spool  *spool                 // amqp_spool_max > 0
-	status *statusArea            // this process's slot of the RPC status table
-	keys   statusKeys             // $xavp(amqpc) names
+	spool         *spool      // amqp_spool_max > 0
+	status        *statusArea // this process's slot of the RPC status table
+	keys          statusKeys  // $xavp(amqpc) names
 
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
 	// the query StartQuery began and FinishQuery collects (a process runs one at a time)
-	pending     *broker.Pending
-	pendingConn *broker.Conn
-	pendingSent time.Time
-	notifyFD    int
-	notify      func()
+	pending    *broker.Pending
+	pendingPub *broker.PublishPending // the publish StartPublish sent, FinishPublish collects
+	pendingMsg broker.Message
+	// pendingSpoolable: the pending publish goes to the spool if the broker is lost
+	pendingSpoolable bool
+	pendingConn      *broker.Conn
+	pendingSent      time.Time
+	notifyFD         int
+	notify           func()
 	// scratch buffers reused by every publish of this process
 	strict, body, msgID, reply []byte
 	fields                     []payload.Field
@@ -76,41 +80,107 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 // Close stops the broker connections.
 func (m *Module) Close() { m.Pool.Close() }
 
-// Publish is kazoo_publish: payload in the lenient JSON dialect, completed with App-Name,
-// App-Version, Node and Msg-ID where absent, published with a confirm. The slices are views
-// of the caller's memory, valid only during the call.
+// Publish is kazoo_publish, waiting in Go for the confirm (StartPublish and FinishPublish
+// are the same for a caller that waits in C). The slices are views of the caller's memory,
+// valid only during the call.
 func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
+	waiting, err := m.StartPublish(exchange, routingKey, body, headers, -1)
+	if !waiting {
+		return err
+	}
+	timer := time.NewTimer(m.Cfg.PublishTimeout)
+	defer timer.Stop()
+	timedOut := false
+	select {
+	case <-m.pendingPub.Confirmed():
+	case <-timer.C:
+		timedOut = true
+	}
+	_, err = m.FinishPublish(timedOut)
+	return err
+}
+
+// StartPublish begins kazoo_publish: payload in the lenient JSON dialect, completed with
+// App-Name, App-Version, Node and Msg-ID where absent, is sent to be confirmed. waiting is
+// true when it was sent: notifyFD (an eventfd of the calling process; -1: none) is written
+// to at each confirm and FinishPublish collects the outcome. Otherwise err is the outcome
+// (also the Spooled status). The slices are views of the caller's memory, valid only
+// during the call.
+func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notifyFD int) (waiting bool, err error) {
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
-		return err
+		return false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.pendingPub != nil { // a publish its caller never finished: forget it
+		m.pendingPub.Done()
+		m.pendingPub = nil
+	}
 	if err := m.complete(body); err != nil {
-		return err
+		return false, err
+	}
+	var notify func()
+	if notifyFD >= 0 {
+		notify = m.notifier(notifyFD)
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
 	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
+	var conn *broker.Conn
+	spoolable := true
 	if id, rk, ok := consumerRoute(routingKey); ok {
 		// a reply to a consumed message goes back through the broker it came from
-		conn := m.Pool.ByID(id)
-		if conn == nil {
-			return status.Errorf(status.Argument, "routing key %q names broker %d, but %d are configured", routingKey, id, len(m.Pool.Conns()))
+		if conn = m.Pool.ByID(id); conn == nil {
+			return false, status.Errorf(status.Argument, "routing key %q names broker %d, but %d are configured", routingKey, id, len(m.Pool.Conns()))
 		}
 		msg.RoutingKey = rk
-		return conn.Publish(msg, deadline)
+		spoolable = false // it must go through that broker, now
+	} else if m.spool != nil && m.spool.pending() {
+		return false, m.spool.offer(msg) // behind what waits in the spool
+	} else if conn, err = m.Pool.Pick(deadline); err != nil {
+		return false, m.spoolIfNoBroker(msg, err)
 	}
-	if m.spool == nil {
-		return m.Pool.Publish(msg, deadline)
-	}
-	// with a spool: behind what waits in it, or into it when no broker takes publishes
-	if !m.spool.pending() {
-		err := m.Pool.Publish(msg, deadline)
-		if status.CodeOf(err) != status.NoBroker {
-			return err
+	p, err := conn.StartPublish(msg, notify)
+	if err != nil {
+		if !spoolable {
+			return false, err
 		}
+		return false, m.spoolIfNoBroker(msg, err)
 	}
-	return m.spool.offer(msg)
+	m.pendingPub, m.pendingMsg, m.pendingSpoolable = p, msg, spoolable
+	return true, nil
+}
+
+// FinishPublish collects the outcome of the publish StartPublish sent: done false while
+// its confirm has not come and timedOut is false.
+func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pendingPub
+	if p == nil {
+		return true, status.Errorf(status.Internal, "no publish in progress in this process")
+	}
+	done, err = p.Result()
+	if !done {
+		if !timedOut {
+			return false, nil
+		}
+		err = p.TimedOut()
+	}
+	p.Done()
+	m.pendingPub = nil
+	if err != nil && m.pendingSpoolable {
+		return true, m.spoolIfNoBroker(m.pendingMsg, err)
+	}
+	return true, err
+}
+
+// spoolIfNoBroker spools msg when err says no broker takes publishes and a spool is set.
+func (m *Module) spoolIfNoBroker(msg broker.Message, err error) error {
+	if m.spool != nil && status.CodeOf(err) == status.NoBroker {
+		return m.spool.offer(msg)
+	}
+	return err
 }
 
 // consumerRoute parses "consumer://<broker id>/<routing key>", the form the C module gives

@@ -29,11 +29,7 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 	if err != nil {
 		return err
 	}
-	if m.notify == nil || m.notifyFD != notifyFD { // built once: no allocation per query
-		m.notifyFD = notifyFD
-		m.notify = func() { wakeFD(notifyFD) }
-	}
-	p, err := conn.StartQuery(msg, msgID, m.notify)
+	p, err := conn.StartQuery(msg, msgID, m.notifier(notifyFD))
 	if err != nil {
 		m.countIfReturned(err)
 		return err
@@ -70,6 +66,15 @@ func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 	}
 	m.countQueryLatency(time.Since(m.pendingSent))
 	return true, m.acceptReply(m.pendingConn, reply)
+}
+
+// notifier is the function that writes notifyFD, built once (no allocation per call).
+func (m *Module) notifier(notifyFD int) func() {
+	if m.notify == nil || m.notifyFD != notifyFD {
+		m.notifyFD = notifyFD
+		m.notify = func() { wakeFD(notifyFD) }
+	}
+	return m.notify
 }
 
 // wakeFD wakes the process waiting for a query's outcome (an eventfd counts up).
