@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,14 +32,7 @@ const (
 )
 
 // cpMsg is a SIP message received by a cpUA.
-type cpMsg struct {
-	first   string
-	headers map[string]string // lower-cased name -> last value
-	vias    []string
-	from    *net.UDPAddr
-}
-
-func (m cpMsg) code() int { return sipCode(m.first) }
+type cpMsg = presSipMsg
 
 // reason is the reason phrase of a response.
 func (m cpMsg) reason() string {
@@ -71,22 +63,14 @@ func (m cpMsg) ruri() string {
 	return ""
 }
 
-// cpParse reads a SIP message's first line and headers (presParseSip's parser).
-func cpParse(b []byte) cpMsg {
-	p := presParseSip(b)
-	return cpMsg{first: p.first, headers: p.headers, vias: p.vias}
-}
-
 // cpUA is a SIP user agent on UDP. As a caller it sends INVITEs and ACKs; as a callee
 // (answer set) it answers every INVITE it receives with the final response answer gives
 // for it, the same To-tag for retransmissions. It keeps what it received.
 type cpUA struct {
+	*sipInbox
 	name   string
 	conn   *net.UDPConn
 	answer func(m cpMsg) (code int, reason string)
-	mu     sync.Mutex
-	msgs   []cpMsg
-	seen   chan struct{}
 }
 
 var cpSeq atomic.Int64
@@ -102,32 +86,14 @@ func newCpUA(t *testing.T, name, addr string, answer func(m cpMsg) (int, string)
 	if err != nil {
 		return nil, err
 	}
-	u := &cpUA{name: name, conn: conn, answer: answer, seen: make(chan struct{}, 1)}
-	done := make(chan struct{})
-	t.Cleanup(func() { conn.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m := cpParse(buf[:n])
-			m.from = from
-			if u.answer != nil && m.code() == 0 && m.method() == "INVITE" {
-				code, reason := u.answer(m)
-				_, _ = conn.WriteToUDP([]byte(u.response(m, code, reason)), from)
-			}
-			u.mu.Lock()
-			u.msgs = append(u.msgs, m)
-			u.mu.Unlock()
-			select {
-			case u.seen <- struct{}{}:
-			default:
-			}
+	u := &cpUA{name: name, conn: conn, answer: answer}
+	u.sipInbox = listenSIP(t, conn, func(m cpMsg) []byte {
+		if u.answer == nil || m.code() != 0 || m.method() != "INVITE" {
+			return nil
 		}
-	}()
+		code, reason := u.answer(m)
+		return []byte(u.response(m, code, reason))
+	})
 	return u, nil
 }
 
@@ -149,35 +115,10 @@ func (u *cpUA) response(req cpMsg, code int, reason string) string {
 	return b.String()
 }
 
-// wait returns the first message received (so far or within timeout) for which ok is true.
-func (u *cpUA) wait(timeout time.Duration, ok func(cpMsg) bool) (cpMsg, bool) {
-	deadline := time.Now().Add(timeout)
-	for {
-		u.mu.Lock()
-		for _, m := range u.msgs {
-			if ok(m) {
-				u.mu.Unlock()
-				return m, true
-			}
-		}
-		u.mu.Unlock()
-		left := time.Until(deadline)
-		if left <= 0 {
-			return cpMsg{}, false
-		}
-		select {
-		case <-u.seen:
-		case <-time.After(min(left, 100*time.Millisecond)):
-		}
-	}
-}
-
-// received returns the messages of callID received so far.
-func (u *cpUA) received(callID string) []cpMsg {
-	u.mu.Lock()
-	defer u.mu.Unlock()
+// receivedFor returns the messages of callID received so far.
+func (u *cpUA) receivedFor(callID string) []cpMsg {
 	var ms []cpMsg
-	for _, m := range u.msgs {
+	for _, m := range u.received() {
 		if m.headers["call-id"] == callID {
 			ms = append(ms, m)
 		}
@@ -186,10 +127,8 @@ func (u *cpUA) received(callID string) []cpMsg {
 }
 
 func (u *cpUA) dump() string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	var b strings.Builder
-	for _, m := range u.msgs {
+	for _, m := range u.received() {
 		fmt.Fprintf(&b, "  %s | Call-ID %s\n", m.first, m.headers["call-id"])
 	}
 	return b.String()
@@ -412,7 +351,7 @@ func TestCallProc(t *testing.T) {
 				t.Errorf("kazoo-sim saw no route_req for %s", c.callID)
 			}
 			time.Sleep(200 * time.Millisecond) // time for a wrong route_win or INVITE to show up
-			if ms := bob.received(c.callID); len(ms) != 0 {
+			if ms := bob.receivedFor(c.callID); len(ms) != 0 {
 				t.Errorf("bob got %d messages of an error route: %q", len(ms), ms[0].first)
 			}
 			for _, w := range sim.requests(t, "route_win") {

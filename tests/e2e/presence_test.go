@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -735,11 +734,9 @@ func presParseSip(b []byte) presSipMsg {
 // presUA is a small SIP UA on UDP: it sends SUBSCRIBEs, answers every NOTIFY 200 OK and
 // keeps what it received.
 type presUA struct {
+	*sipInbox
 	conn *net.UDPConn
 	kam  *net.UDPAddr
-	mu   sync.Mutex
-	msgs []presSipMsg
-	seen chan struct{}
 }
 
 func newPresUA(t *testing.T, kamPort int) *presUA {
@@ -748,41 +745,23 @@ func newPresUA(t *testing.T, kamPort int) *presUA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ua := &presUA{conn: conn, kam: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: kamPort}, seen: make(chan struct{}, 1)}
-	done := make(chan struct{})
-	t.Cleanup(func() { conn.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := conn.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			m := presParseSip(buf[:n])
-			m.from, m.at = from, time.Now()
-			if strings.HasPrefix(m.first, "NOTIFY ") {
-				var b strings.Builder
-				b.WriteString("SIP/2.0 200 OK\r\n")
-				for _, v := range m.vias {
-					fmt.Fprintf(&b, "Via: %s\r\n", v)
-				}
-				for _, h := range []string{"From", "To", "Call-ID", "CSeq"} {
-					fmt.Fprintf(&b, "%s: %s\r\n", h, m.headers[strings.ToLower(h)])
-				}
-				b.WriteString("Content-Length: 0\r\n\r\n")
-				_, _ = conn.WriteToUDP([]byte(b.String()), from)
-			}
-			ua.mu.Lock()
-			ua.msgs = append(ua.msgs, m)
-			ua.mu.Unlock()
-			select {
-			case ua.seen <- struct{}{}:
-			default:
-			}
+	reply := func(m presSipMsg) []byte {
+		if !strings.HasPrefix(m.first, "NOTIFY ") {
+			return nil
 		}
-	}()
-	return ua
+		var b strings.Builder
+		b.WriteString("SIP/2.0 200 OK\r\n")
+		for _, v := range m.vias {
+			fmt.Fprintf(&b, "Via: %s\r\n", v)
+		}
+		for _, h := range []string{"From", "To", "Call-ID", "CSeq"} {
+			fmt.Fprintf(&b, "%s: %s\r\n", h, m.headers[strings.ToLower(h)])
+		}
+		b.WriteString("Content-Length: 0\r\n\r\n")
+		return []byte(b.String())
+	}
+	return &presUA{sipInbox: listenSIP(t, conn, reply), conn: conn,
+		kam: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: kamPort}}
 }
 
 func (ua *presUA) local() *net.UDPAddr { return ua.conn.LocalAddr().(*net.UDPAddr) }
@@ -812,34 +791,9 @@ func (ua *presUA) subscribe(t *testing.T, user, event, accept string, n int) str
 	return callID
 }
 
-// wait returns the first message received (so far or within timeout) for which ok is true.
-func (ua *presUA) wait(timeout time.Duration, ok func(presSipMsg) bool) (presSipMsg, bool) {
-	deadline := time.Now().Add(timeout)
-	for {
-		ua.mu.Lock()
-		for _, m := range ua.msgs {
-			if ok(m) {
-				ua.mu.Unlock()
-				return m, true
-			}
-		}
-		ua.mu.Unlock()
-		left := time.Until(deadline)
-		if left <= 0 {
-			return presSipMsg{}, false
-		}
-		select {
-		case <-ua.seen:
-		case <-time.After(min(left, 200*time.Millisecond)):
-		}
-	}
-}
-
 func (ua *presUA) dump() string {
-	ua.mu.Lock()
-	defer ua.mu.Unlock()
 	var b strings.Builder
-	for _, m := range ua.msgs {
+	for _, m := range ua.received() {
 		fmt.Fprintf(&b, "%s | Event %q | Call-ID %q | body %q\n", m.first, m.headers["event"], m.headers["call-id"], m.body)
 	}
 	return b.String()
