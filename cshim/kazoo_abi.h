@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 4
+#define KZ_ABI_VERSION 5
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -32,7 +32,7 @@ typedef enum kz_status {
 	KZ_ERR_BUFFER = -8,    /* the output buffer is too small: *len says how large it must be */
 	KZ_ERR_SPOOL_FULL = -9, /* no broker, and this process's publish spool is full */
 	KZ_SPOOLED = 1,         /* not an error: no broker now; the publish waits in the spool */
-	KZ_PENDING = 2          /* not an error: the query has no outcome yet; wait again */
+	KZ_PENDING = 2          /* not an error: a query or publish was sent and has no outcome yet */
 } kz_status;
 
 /* what a JSON path found (kz.json, kazoo_json) */
@@ -121,12 +121,12 @@ int32_t kzgo_publish_finish(int32_t timed_out, uint8_t *err, int64_t err_cap, in
 
 /*
  * A query in two calls, so that the process waits in C and not inside Go:
- * kzgo_query_start sends a request (like kzgo_publish, plus Server-ID = this process's reply
- * queue) and returns KZ_OK at once, or an error. When its outcome is known, Go writes to
- * notify_fd (an eventfd of this process). The caller polls notify_fd for up to timeout_ms,
- * reads it empty, and calls kzgo_query_finish (timed_out 1 when the poll timed out):
- * KZ_PENDING means no outcome yet (a wake-up left by an earlier query: poll again); else
- * the query's status, and on KZ_OK the reply copied into reply[0..reply_cap) with
+ * kzgo_query_start sends a request (like kzgo_publish_start, plus Server-ID = this process's
+ * reply queue) and returns KZ_PENDING at once, or an error. When its outcome is known, Go
+ * writes to notify_fd (an eventfd of this process). The caller polls notify_fd for up to
+ * timeout_ms, reads it empty, and calls kzgo_query_finish (timed_out 1 when the poll timed
+ * out) until it returns anything but KZ_PENDING (which a wake-up left by an earlier call
+ * gives): the query's status, and on KZ_OK the reply copied into reply[0..reply_cap) with
  * *reply_len its full length: when larger than reply_cap nothing was copied, and
  * kzgo_last_reply copies it into a larger buffer.
  */

@@ -57,7 +57,7 @@ static int record_cap = 0;
 #define KZ_KEMI_CB_NAME 64
 typedef struct kemi_callbacks {
 	gen_lock_t lock;
-	volatile int count; /* entries below count are complete and never change */
+	int count; /* entries below count are complete and never change (atomic access) */
 	int len[KZ_KEMI_CB_MAX];
 	char name[KZ_KEMI_CB_MAX][KZ_KEMI_CB_NAME];
 } kemi_callbacks_t;
@@ -100,7 +100,7 @@ int kz_async_reader_fd(void)
  * too long */
 static int kemi_callback_ref(str *name)
 {
-	int i, n = kemi_cbs->count;
+	int i, n = __atomic_load_n(&kemi_cbs->count, __ATOMIC_ACQUIRE);
 
 	for(i = 0; i < n; i++)
 		if(kemi_cbs->len[i] == name->len && memcmp(kemi_cbs->name[i], name->s, name->len) == 0)

@@ -95,13 +95,10 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, timeout,
 			kz_wait_fd(), kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
-	while(rc == KZ_OK) {
+	while(rc == KZ_PENDING) { /* sent: wait in C for the reply */
 		notified = kz_wait_outcome(deadline);
 		rc = kzgo_query_finish(!notified, kz_reply, kz_reply_cap, &len, kz_errbuf,
 				sizeof(kz_errbuf), &kz_errlen);
-		if(rc != KZ_PENDING)
-			break;
-		rc = KZ_OK; /* woken by an earlier query's late outcome: wait on */
 	}
 	if(rc != KZ_OK) {
 		kz_stat_inc(rc == KZ_ERR_TIMEOUT ? KZ_STAT_QUERY_TIMEOUT : KZ_STAT_QUERY_FAILED);

@@ -156,6 +156,9 @@ func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.
 	}
 	err := mod.StartQuery(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
 		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond, int(notifyFD))
+	if err == nil {
+		return C.KZ_PENDING
+	}
 	return reply(err, errBuf, errCap, errLen)
 }
 

@@ -100,7 +100,8 @@ func (c *Conn) refused(pc *pubChannel, exchange string) error {
 	}
 }
 
-// PublishPending is a publish sent and waiting for the broker's confirm.
+// PublishPending is a publish sent and waiting for the broker's confirm (a value, kept by
+// its caller).
 type PublishPending struct {
 	c        *Conn
 	pc       *pubChannel
@@ -112,17 +113,22 @@ type PublishPending struct {
 // called from another goroutine after each confirm the broker sends on this connection's
 // publishing channel, and when that channel closes, until Done: the caller then looks at
 // Result (a Kamailio process waits for that in C, see Module.StartPublish).
-func (c *Conn) StartPublish(m Message, notify func()) (*PublishPending, error) {
+func (c *Conn) StartPublish(m Message, notify func()) (PublishPending, error) {
 	if notify != nil {
 		c.confirmNotify.Store(&notify)
 	}
 	pc, dc, err := c.send(m, c.opt.Mandatory, "", true)
 	if err != nil {
-		c.confirmNotify.Store(nil)
-		return nil, err
+		if notify != nil { // only what this call set: a spool flush must not unset a waiter's
+			c.confirmNotify.Store(nil)
+		}
+		return PublishPending{}, err
 	}
-	return &PublishPending{c: c, pc: pc, dc: dc, exchange: m.Exchange}, nil
+	return PublishPending{c: c, pc: pc, dc: dc, exchange: m.Exchange}, nil
 }
+
+// Sent tells a started publish from the zero PublishPending.
+func (p *PublishPending) Sent() bool { return p.c != nil }
 
 // Confirmed is closed when the broker confirmed or refused the publish.
 func (p *PublishPending) Confirmed() <-chan struct{} { return p.dc.Done() }

@@ -66,7 +66,8 @@ func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery) {
 	}
 }
 
-// Pending is a query on its way: published, waiting for its outcome.
+// Pending is a query on its way: published, waiting for its outcome. A value, kept by its
+// caller: no allocation per query beyond the reply router's.
 type Pending struct {
 	c        *Conn
 	pc       *pubChannel
@@ -75,6 +76,7 @@ type Pending struct {
 	wait     chan replyEvent
 	ev       replyEvent
 	finished bool
+	sentAt   time.Time
 }
 
 // StartQuery publishes a request whose Msg-ID is msgID and whose Server-ID is
@@ -83,24 +85,24 @@ type Pending struct {
 // a Kamailio process waits for that in C, not inside Go (see Module.StartQuery). The
 // request is published with mandatory set: when nothing is bound to receive it, the broker
 // returns it and the query ends at once instead of waiting out its timeout.
-func (c *Conn) StartQuery(m Message, msgID string, notify func()) (*Pending, error) {
+func (c *Conn) StartQuery(m Message, msgID string, notify func()) (Pending, error) {
 	if !c.repliesReady.Load() {
-		return nil, status.Errorf(status.NoBroker, "broker %s: no reply queue (not connected)", c.Broker.Masked())
+		return Pending{}, status.Errorf(status.NoBroker, "broker %s: no reply queue (not connected)", c.Broker.Masked())
 	}
 	wait, ok := c.replies.register(msgID, notify)
 	if !ok {
-		return nil, status.Errorf(status.Argument, "a query with Msg-ID %s is already waiting for its reply", msgID)
+		return Pending{}, status.Errorf(status.Argument, "a query with Msg-ID %s is already waiting for its reply", msgID)
 	}
 	pc, _, err := c.send(m, true, msgID, false)
 	if err != nil {
 		c.replies.unregister(msgID)
-		return nil, err
+		return Pending{}, err
 	}
 	c.replies.sentOn(msgID, pc)
 	if pc.isClosed() { // closed before sentOn: failChannel did not see this query
 		c.replies.deliver(msgID, replyEvent{closed: pc})
 	}
-	return &Pending{c: c, pc: pc, msgID: msgID, m: m, wait: wait}, nil
+	return Pending{c: c, pc: pc, msgID: msgID, m: m, wait: wait, sentAt: time.Now()}, nil
 }
 
 // Result is the query's outcome, if it has one (done): the reply, or why there is none.
@@ -128,6 +130,15 @@ func (p *Pending) Result() (reply []byte, done bool, err error) {
 	}
 	return p.ev.body, true, nil
 }
+
+// Sent tells a started query from the zero Pending.
+func (p *Pending) Sent() bool { return p.c != nil }
+
+// Conn is the broker the request went to.
+func (p *Pending) Conn() *Conn { return p.c }
+
+// SentAt is when the request was published.
+func (p *Pending) SentAt() time.Time { return p.sentAt }
 
 // MsgID is the request's Msg-ID.
 func (p *Pending) MsgID() string { return p.msgID }

@@ -37,13 +37,11 @@ type Module struct {
 	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
 	norm payload.Normalizer
 	// the query StartQuery began and FinishQuery collects (a process runs one at a time)
-	pending    *broker.Pending
-	pendingPub *broker.PublishPending // the publish StartPublish sent, FinishPublish collects
+	pending    broker.Pending
+	pendingPub broker.PublishPending // the publish StartPublish sent, FinishPublish collects
 	pendingMsg broker.Message
 	// pendingSpoolable: the pending publish goes to the spool if the broker is lost
 	pendingSpoolable bool
-	pendingConn      *broker.Conn
-	pendingSent      time.Time
 	notifyFD         int
 	notify           func()
 	// scratch buffers reused by every publish of this process
@@ -113,9 +111,9 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pendingPub != nil { // a publish its caller never finished: forget it
+	if m.pendingPub.Sent() { // a publish its caller never finished: forget it
 		m.pendingPub.Done()
-		m.pendingPub = nil
+		m.pendingPub = broker.PublishPending{}
 	}
 	if err := m.complete(body); err != nil {
 		return false, err
@@ -156,8 +154,8 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := m.pendingPub
-	if p == nil {
+	p := &m.pendingPub
+	if !p.Sent() {
 		return true, status.Errorf(status.Internal, "no publish in progress in this process")
 	}
 	done, err = p.Result()
@@ -168,7 +166,7 @@ func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 		err = p.TimedOut()
 	}
 	p.Done()
-	m.pendingPub = nil
+	*p = broker.PublishPending{}
 	if err != nil && m.pendingSpoolable {
 		return true, m.spoolIfNoBroker(m.pendingMsg, err)
 	}

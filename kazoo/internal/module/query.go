@@ -20,9 +20,9 @@ import (
 func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout time.Duration, notifyFD int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pending != nil { // a query its caller never finished: forget it
+	if m.pending.Sent() { // a query its caller never finished: forget it
 		m.pending.Cancel()
-		m.pending = nil
+		m.pending = broker.Pending{}
 	}
 	m.reply = m.reply[:0]
 	conn, msg, msgID, err := m.prepareQuery(exchange, routingKey, body, headers, timeout)
@@ -34,7 +34,7 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 		m.countIfReturned(err)
 		return err
 	}
-	m.pending, m.pendingConn, m.pendingSent = p, conn, time.Now()
+	m.pending = p
 	m.writeStatus() // queries in flight, for kazoo.status
 	return nil
 }
@@ -46,8 +46,8 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p := m.pending
-	if p == nil {
+	p := &m.pending
+	if !p.Sent() {
 		return true, status.Errorf(status.Internal, "no query in progress in this process")
 	}
 	reply, done, err := p.Result()
@@ -55,17 +55,18 @@ func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 		return false, nil
 	}
 	p.Cancel()
-	m.pending = nil
+	conn, sent, msgID := p.Conn(), p.SentAt(), p.MsgID()
+	*p = broker.Pending{}
 	m.writeStatus()
 	if !done {
-		return true, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", p.MsgID())
+		return true, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
 	}
 	if err != nil {
 		m.countIfReturned(err)
 		return true, err
 	}
-	m.countQueryLatency(time.Since(m.pendingSent))
-	return true, m.acceptReply(m.pendingConn, reply)
+	m.countQueryLatency(time.Since(sent))
+	return true, m.acceptReply(conn, reply)
 }
 
 // notifier is the function that writes notifyFD, built once (no allocation per call).
