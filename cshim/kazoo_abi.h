@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 5
+#define KZ_ABI_VERSION 6
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -70,6 +70,7 @@ enum kz_log_level {
 #define KZ_CFG_MAX_PAYLOAD "max_payload"
 #define KZ_CFG_GO_MAXPROCS "go_maxprocs" /* 0: Go's default */
 #define KZ_CFG_GO_GC_PERCENT "go_gc_percent" /* 0: Go's default */
+#define KZ_CFG_GO_MEM_RELEASE_MS "go_mem_release_ms" /* 0: Go's own pace */
 #define KZ_CFG_LOG_LEVEL "log_level" /* Kamailio debug level at start */
 #define KZ_CFG_PRIMARY_ZONE "amqp_primary_zone"
 #define KZ_CFG_PROCESS "process" /* description of the process, for logs */
@@ -107,33 +108,54 @@ int32_t kzgo_init(uint8_t *cfg, int64_t cfg_len, int32_t log_fd,
  * with headers "k1=v1;k2=v2" (may be empty), in two calls so that the process waits for the
  * broker's confirm in C: kzgo_publish_start returns KZ_PENDING when the message is sent
  * (then poll notify_fd, an eventfd Go writes at each confirm, up to amqp_publish_timeout,
- * read it empty, and call kzgo_publish_finish, timed_out 1 when the poll timed out, until
- * it returns anything but KZ_PENDING), or the outcome at once. Outcomes: KZ_OK when the
- * broker confirmed, KZ_SPOOLED when no broker is connected and the message waits in this
- * process's spool (amqp_spool_max), sent in order on reconnect; otherwise err says why.
+ * and read it empty: when outcome->ready, Go wrote the outcome there (rc, err_len; see
+ * kz_outcome_t below; outcome may be NULL); otherwise call kzgo_publish_finish, timed_out 1
+ * when the poll timed out, until it returns anything but KZ_PENDING), or the outcome at
+ * once. Outcomes: KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected
+ * and the message waits in this process's spool (amqp_spool_max), sent in order on
+ * reconnect; otherwise err says why. outcome and err must stay valid until the publish ends.
  */
+typedef struct kz_outcome kz_outcome_t;
 int32_t kzgo_publish_start(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *routing_key, int64_t routing_key_len,
 		uint8_t *payload, int64_t payload_len,
-		uint8_t *headers, int64_t headers_len, int32_t notify_fd,
+		uint8_t *headers, int64_t headers_len, int32_t notify_fd, kz_outcome_t *outcome,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 int32_t kzgo_publish_finish(int32_t timed_out, uint8_t *err, int64_t err_cap, int64_t *err_len);
+
+/*
+ * Where kzgo_query_start's (and kzgo_publish_start's) outcome is written by Go as soon as it is known, before Go writes
+ * notify_fd: the waiting process reads it there instead of calling kzgo_query_finish (each
+ * call into Go costs the Go runtime thread wake-ups when it returns to C). ready is set
+ * last (release); read it with acquire. rc is a kz_status_t; on KZ_OK reply_len is the
+ * reply's full length (copied into the reply buffer when it fits), else err_len is the
+ * length of the message in the error buffer.
+ */
+struct kz_outcome {
+	int32_t ready;
+	int32_t rc;
+	int64_t reply_len;
+	int64_t err_len;
+};
 
 /*
  * A query in two calls, so that the process waits in C and not inside Go:
  * kzgo_query_start sends a request (like kzgo_publish_start, plus Server-ID = this process's
  * reply queue) and returns KZ_PENDING at once, or an error. When its outcome is known, Go
- * writes to notify_fd (an eventfd of this process). The caller polls notify_fd for up to
- * timeout_ms, reads it empty, and calls kzgo_query_finish (timed_out 1 when the poll timed
- * out) until it returns anything but KZ_PENDING (which a wake-up left by an earlier call
- * gives): the query's status, and on KZ_OK the reply copied into reply[0..reply_cap) with
- * *reply_len its full length: when larger than reply_cap nothing was copied, and
- * kzgo_last_reply copies it into a larger buffer.
+ * writes it to *outcome (ready 0 before the call; may be NULL), reply[0..reply_cap) and
+ * err[0..err_cap), which must stay valid until the query ends, then writes notify_fd (an
+ * eventfd of this process). The caller polls notify_fd for up to timeout_ms and reads it
+ * empty; when outcome->ready, that is the outcome. Otherwise it calls kzgo_query_finish
+ * (timed_out 1 when the poll timed out) until it returns anything but KZ_PENDING (which a
+ * wake-up left by an earlier call gives): the query's status, and on KZ_OK the reply copied
+ * into reply[0..reply_cap) with *reply_len its full length. A reply larger than reply_cap
+ * is not copied, either way: kzgo_last_reply copies it into a larger buffer.
  */
 int32_t kzgo_query_start(uint8_t *exchange, int64_t exchange_len,
 		uint8_t *routing_key, int64_t routing_key_len,
 		uint8_t *payload, int64_t payload_len,
 		uint8_t *headers, int64_t headers_len, int64_t timeout_ms, int32_t notify_fd,
+		kz_outcome_t *outcome, uint8_t *reply, int64_t reply_cap,
 		uint8_t *err, int64_t err_cap, int64_t *err_len);
 int32_t kzgo_query_finish(int32_t timed_out, uint8_t *reply, int64_t reply_cap,
 		int64_t *reply_len, uint8_t *err, int64_t err_cap, int64_t *err_len);

@@ -99,6 +99,7 @@ static int build_go_config(void)
 	rc |= kz_go_cfg_add_int(KZ_CFG_MAX_PAYLOAD, kz_max_payload);
 	rc |= kz_go_cfg_add_int(KZ_CFG_GO_MAXPROCS, kz_go_maxprocs);
 	rc |= kz_go_cfg_add_int(KZ_CFG_GO_GC_PERCENT, kz_go_gc_percent);
+	rc |= kz_go_cfg_add_int(KZ_CFG_GO_MEM_RELEASE_MS, kz_go_mem_release_ms);
 	rc |= kz_go_cfg_add(KZ_CFG_TLS_CA, kz_amqps_ca_cert.s ? kz_amqps_ca_cert.s : "",
 			kz_amqps_ca_cert.len);
 	rc |= kz_go_cfg_add(KZ_CFG_TLS_CERT, kz_amqps_cert.s ? kz_amqps_cert.s : "",

@@ -30,6 +30,7 @@ int kz_publish_timeout_ms = 2000; /* ours: bound on waiting for a publish confir
 int kz_max_payload = 1 << 20;     /* ours: larger payloads are refused with -1 */
 int kz_go_maxprocs = 1; /* ours: Go's GOMAXPROCS in each process (see the docs) */
 int kz_go_gc_percent = 25; /* ours: Go's GOGC in each process (0: Go's default, 100) */
+int kz_go_mem_release_ms = 1000; /* ours: freed Go heap back to the OS this often (0: Go's pace) */
 int kz_pua_mode = 1;
 
 /* accepted for compatibility; the docs say which have no effect and why */
@@ -155,6 +156,7 @@ param_export_t kz_params[] = {
 	{"amqp_publish_mandatory", PARAM_INT, &kz_publish_mandatory},
 	{"go_maxprocs", PARAM_INT, &kz_go_maxprocs},
 	{"go_gc_percent", PARAM_INT, &kz_go_gc_percent},
+	{"go_mem_release_ms", PARAM_INT, &kz_go_mem_release_ms},
 	{0, 0, 0}
 };
 /* clang-format on */

@@ -29,6 +29,7 @@ extern int kz_publish_timeout_ms;
 extern int kz_max_payload;
 extern int kz_go_maxprocs;
 extern int kz_go_gc_percent;
+extern int kz_go_mem_release_ms;
 extern int kz_pua_mode;
 extern int kz_query_timeout_sec;
 extern int kz_query_timeout_micro;

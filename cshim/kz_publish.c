@@ -7,6 +7,7 @@
  */
 #include "kz_build.h"
 #include <stdint.h>
+#include <string.h>
 #include "core/dprint.h"
 #include "core/mod_fix.h"
 #include "kz_stats.h"
@@ -15,6 +16,9 @@
 #include "kz_publish.h"
 #include "kz_params.h"
 #include "kz_wait.h"
+
+/* where Go writes the pending publish's outcome (static: it must outlive the wait) */
+static kz_outcome_t kz_pub_outcome;
 
 static int kz_publish(str *exchange, str *routing_key, str *payload, str *headers)
 {
@@ -26,12 +30,18 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 		return -1;
 	kz_errlen = 0;
 	deadline = kz_monotonic_ms() + kz_publish_timeout_ms;
+	memset(&kz_pub_outcome, 0, sizeof(kz_pub_outcome));
 	rc = kzgo_publish_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_wait_fd(),
-			kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+			&kz_pub_outcome, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the broker's confirm */
 		notified = kz_wait_outcome(deadline);
+		if(__atomic_load_n(&kz_pub_outcome.ready, __ATOMIC_ACQUIRE)) { /* Go wrote it */
+			rc = kz_pub_outcome.rc;
+			kz_errlen = kz_pub_outcome.err_len;
+			break;
+		}
 		rc = kzgo_publish_finish(!notified, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 	}
 	if(rc == KZ_SPOOLED) {

@@ -30,6 +30,8 @@ static uint8_t *kz_reply = NULL;
 static int kz_reply_cap = 0;
 static int kz_reply_len = -1; /* -1: $null */
 static pv_spec_t *kz_timeout_pv = NULL;
+/* where Go writes the pending query's outcome (static: it must outlive the wait) */
+static kz_outcome_t kz_outcome;
 
 int kz_query_mod_init(void)
 {
@@ -91,12 +93,20 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 	kz_errlen = 0;
 	timeout = kz_query_timeout_ms(msg);
 	deadline = kz_monotonic_ms() + timeout;
+	memset(&kz_outcome, 0, sizeof(kz_outcome));
 	rc = kzgo_query_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
 			routing_key->len, (uint8_t *)payload->s, payload->len,
 			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, timeout,
-			kz_wait_fd(), kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+			kz_wait_fd(), &kz_outcome, kz_reply, kz_reply_cap, kz_errbuf, sizeof(kz_errbuf),
+			&kz_errlen);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the reply */
 		notified = kz_wait_outcome(deadline);
+		if(__atomic_load_n(&kz_outcome.ready, __ATOMIC_ACQUIRE)) { /* Go wrote it */
+			rc = kz_outcome.rc;
+			len = kz_outcome.reply_len;
+			kz_errlen = kz_outcome.err_len;
+			break;
+		}
 		rc = kzgo_query_finish(!notified, kz_reply, kz_reply_cap, &len, kz_errbuf,
 				sizeof(kz_errbuf), &kz_errlen);
 	}

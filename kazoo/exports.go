@@ -25,6 +25,7 @@ import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/memrelease"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/module"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/pua"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
@@ -100,6 +101,9 @@ func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
 	if c.GoGCPercent != 0 {
 		debug.SetGCPercent(c.GoGCPercent)
 	}
+	if c.GoMemRelease > 0 {
+		go memrelease.Run(c.GoMemRelease)
+	}
 	log := klog.NewPipe(int(logFD), klog.FromKamailioDebug(c.LogLevel))
 	mod = module.New(c, log)
 	return C.KZ_OK
@@ -108,7 +112,7 @@ func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
 //export kzgo_publish_start
 func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
 	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, notifyFD C.int32_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	outcome *C.kz_outcome_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(r, errBuf, errCap, errLen, &rc)
@@ -117,8 +121,13 @@ func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *
 	if mod == nil {
 		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
 	}
+	var out module.Outcome
+	if outcome != nil {
+		pubOutcome = cOutcome{area: outcome, err: errBuf, errCap: errCap}
+		out = &pubOutcome
+	}
 	waiting, err := mod.StartPublish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen), int(notifyFD))
+		view(payload, payloadLen), view(headers, headersLen), int(notifyFD), out)
 	if waiting {
 		return C.KZ_PENDING
 	}
@@ -145,7 +154,8 @@ func kzgo_publish_finish(timedOut C.int32_t, errBuf *C.uint8_t, errCap C.int64_t
 //export kzgo_query_start
 func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
 	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, timeoutMs C.int64_t,
-	notifyFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
+	notifyFD C.int32_t, outcome *C.kz_outcome_t, replyBuf *C.uint8_t, replyCap C.int64_t,
+	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(r, errBuf, errCap, errLen, &rc)
@@ -154,12 +164,43 @@ func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.
 	if mod == nil {
 		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
 	}
+	var out module.Outcome
+	if outcome != nil {
+		queryOutcome = cOutcome{area: outcome, reply: replyBuf, replyCap: replyCap, err: errBuf, errCap: errCap}
+		out = &queryOutcome
+	}
 	err := mod.StartQuery(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond, int(notifyFD))
+		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond, int(notifyFD), out)
 	if err == nil {
 		return C.KZ_PENDING
 	}
 	return reply(err, errBuf, errCap, errLen)
+}
+
+// cOutcome writes a query's or publish's outcome into the kz_outcome_t and buffers of the
+// process that waits for it (in C, until the eventfd written right after). Its memory stays
+// the caller's: it is written only while the query or publish is pending, and the module
+// forgets it when that is finished either way.
+type cOutcome struct {
+	area       *C.kz_outcome_t
+	reply, err *C.uint8_t
+	replyCap   C.int64_t
+	errCap     C.int64_t
+}
+
+// The outcomes of this process's synchronous query and publish (one of each at a time;
+// package variables so that handing them over allocates nothing).
+var queryOutcome, pubOutcome cOutcome
+
+func (o *cOutcome) Deliver(r []byte, err error) {
+	o.area.rc = reply(err, o.err, o.errCap, &o.area.err_len)
+	if err == nil && o.reply != nil {
+		o.area.reply_len = C.int64_t(len(r))
+		if len(r) <= int(o.replyCap) {
+			copy(view(o.reply, o.replyCap), r)
+		}
+	}
+	atomic.StoreInt32((*int32)(unsafe.Pointer(&o.area.ready)), 1) // last: the fields above are complete
 }
 
 //export kzgo_query_finish

@@ -20,11 +20,12 @@ type Config struct {
 	ConnectTimeout time.Duration
 	PublishTimeout time.Duration
 	MaxPayload     int
-	GoMaxProcs     int    // runtime.GOMAXPROCS of the process; 0 leaves Go's default
-	GoGCPercent    int    // debug.SetGCPercent of the process; 0 leaves Go's default
-	PrimaryZone    string // amqp_primary_zone
-	LogLevel       int    // Kamailio's debug level when the process started
-	Process        string // the Kamailio process description, for logs
+	GoMaxProcs     int           // runtime.GOMAXPROCS of the process; 0 leaves Go's default
+	GoGCPercent    int           // debug.SetGCPercent of the process; 0 leaves Go's default
+	GoMemRelease   time.Duration // how often freed Go heap goes back to the OS; 0: Go's own pace
+	PrimaryZone    string        // amqp_primary_zone
+	LogLevel       int           // Kamailio's debug level when the process started
+	Process        string        // the Kamailio process description, for logs
 
 	// consumption
 	EventKey, EventSubkey string         // amqp_consumer_event_key / _subkey
@@ -126,6 +127,8 @@ func (c *Config) set(key, value string) error {
 		c.MaxPayload, err = strconv.Atoi(value)
 	case "go_gc_percent":
 		c.GoGCPercent, err = strconv.Atoi(value)
+	case "go_mem_release_ms":
+		c.GoMemRelease, err = millis(value)
 	case "go_maxprocs":
 		c.GoMaxProcs, err = strconv.Atoi(value)
 	case "log_level":

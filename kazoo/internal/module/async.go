@@ -91,7 +91,7 @@ func (w *Worker) runAsync(req AsyncRequest) {
 // readAsync reads async query records from the socket all consumer workers share: the
 // kernel hands each datagram to one of them.
 func (w *Worker) readAsync(pc net.PacketConn) {
-	buf := make([]byte, 4<<20)
+	buf := recvBuffer(4 << 20)
 	for {
 		n, _, err := pc.ReadFrom(buf)
 		if err != nil {

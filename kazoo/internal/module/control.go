@@ -146,7 +146,7 @@ func (m *Module) sendControl(i int, rec []byte) error {
 
 // readControl applies the control records that reach this worker.
 func (w *Worker) readControl(pc net.PacketConn) {
-	buf := make([]byte, 1<<20)
+	buf := recvBuffer(1 << 20)
 	for {
 		n, _, err := pc.ReadFrom(buf)
 		if err != nil {

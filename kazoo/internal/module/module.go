@@ -44,6 +44,17 @@ type Module struct {
 	pendingSpoolable bool
 	notifyFD         int
 	notify           func()
+	// the pending query's outcome goes to queryOut as soon as it is known (queryNotify);
+	// outcomeKnown/outcomeErr keep it for a FinishQuery that comes after. The same for
+	// the pending publish (pubOut, pubKnown, pubErr).
+	queryOut      Outcome
+	queryNotifyFD int
+	queryNotify   func()
+	outcomeKnown  bool
+	outcomeErr    error
+	pubOut        Outcome
+	pubKnown      bool
+	pubErr        error
 	// scratch buffers reused by every publish of this process
 	strict, body, msgID, reply []byte
 	fields                     []payload.Field
@@ -82,7 +93,7 @@ func (m *Module) Close() { m.Pool.Close() }
 // are the same for a caller that waits in C). The slices are views of the caller's memory,
 // valid only during the call.
 func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
-	waiting, err := m.StartPublish(exchange, routingKey, body, headers, -1)
+	waiting, err := m.StartPublish(exchange, routingKey, body, headers, -1, nil)
 	if !waiting {
 		return err
 	}
@@ -100,11 +111,12 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 
 // StartPublish begins kazoo_publish: payload in the lenient JSON dialect, completed with
 // App-Name, App-Version, Node and Msg-ID where absent, is sent to be confirmed. waiting is
-// true when it was sent: notifyFD (an eventfd of the calling process; -1: none) is written
-// to at each confirm and FinishPublish collects the outcome. Otherwise err is the outcome
+// true when it was sent: at each confirm, the outcome, once known, is written to out (may be
+// nil) and notifyFD (an eventfd of the calling process; -1: none) is written to;
+// FinishPublish collects the outcome when out did not get it. Otherwise err is the outcome
 // (also the Spooled status). The slices are views of the caller's memory, valid only
 // during the call.
-func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notifyFD int) (waiting bool, err error) {
+func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notifyFD int, out Outcome) (waiting bool, err error) {
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
 		return false, err
@@ -115,6 +127,7 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 		m.pendingPub.Done()
 		m.pendingPub = broker.PublishPending{}
 	}
+	m.pubKnown, m.pubErr, m.pubOut = false, nil, nil
 	if err := m.complete(body); err != nil {
 		return false, err
 	}
@@ -145,7 +158,7 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 		}
 		return false, m.spoolIfNoBroker(msg, err)
 	}
-	m.pendingPub, m.pendingMsg, m.pendingSpoolable = p, msg, spoolable
+	m.pendingPub, m.pendingMsg, m.pendingSpoolable, m.pubOut = p, msg, spoolable, out
 	return true, nil
 }
 
@@ -154,6 +167,13 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.pendingPub.Sent() && m.pubKnown {
+		return true, m.pubErr // it went to StartPublish's out
+	}
+	return m.finishPublishLocked(timedOut)
+}
+
+func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
 	p := &m.pendingPub
 	if !p.Sent() {
 		return true, status.Errorf(status.Internal, "no publish in progress in this process")
@@ -167,10 +187,34 @@ func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 	}
 	p.Done()
 	*p = broker.PublishPending{}
+	m.pubOut = nil
 	if err != nil && m.pendingSpoolable {
-		return true, m.spoolIfNoBroker(m.pendingMsg, err)
+		err = m.spoolIfNoBroker(m.pendingMsg, err)
 	}
+	m.pubKnown, m.pubErr = true, err
 	return true, err
+}
+
+// deliverPublishOutcome runs in the goroutine that saw a confirm while a publish waits:
+// when that publish has its outcome, it goes to StartPublish's out before the process is
+// woken (see Outcome). When the module is busy, FinishPublish collects it instead.
+func (m *Module) deliverPublishOutcome() {
+	if !m.mu.TryLock() {
+		return
+	}
+	defer m.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil { // FinishPublish still answers; the process must not die
+			m.Log.Errorf("BUG: Go panic delivering a publish outcome: %v", r)
+		}
+	}()
+	out := m.pubOut
+	if out == nil || !m.pendingPub.Sent() {
+		return
+	}
+	if done, err := m.finishPublishLocked(false); done {
+		out.Deliver(nil, err)
+	}
 }
 
 // spoolIfNoBroker spools msg when err says no broker takes publishes and a spool is set.

@@ -11,13 +11,26 @@ import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
+// Outcome is where the outcome of a synchronous query or publish is written, by the
+// goroutine that learns it, before the waiting process is woken: the process then reads it
+// where it waits, in C, without a second call into Go. Every call from a Kamailio thread into Go leaves the
+// runtime's P with that thread when it returns to C, and the runtime takes it back with
+// several thread wake-ups (sysmon, a spinning M) each time: measured, two calls per query
+// cost about 12 voluntary thread switches, one call about half as many.
+type Outcome interface {
+	// Deliver stores the outcome: the reply of a query (a view, valid during the call
+	// only; nil for a publish) when err is nil, else err.
+	Deliver(reply []byte, err error)
+}
+
 // StartQuery begins kazoo_query: it publishes the request (completed like a publish, plus
-// Server-ID = this process's reply queue) and returns; notifyFD (an eventfd of the calling
-// process) is written to when the outcome is known, and FinishQuery then collects it. The
-// Kamailio process waits for notifyFD in C: blocking inside Go would cost a hand-over of
-// the runtime between the waiting thread and the one that reads the reply, both ways, for
-// every query. A script-supplied Msg-ID or Server-ID is honoured.
-func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout time.Duration, notifyFD int) error {
+// Server-ID = this process's reply queue) and returns; when the outcome is known it is
+// written to out (may be nil) and notifyFD (an eventfd of the calling process) is written.
+// The Kamailio process waits for notifyFD in C: blocking inside Go would cost a hand-over
+// of the runtime between the waiting thread and the one that reads the reply, both ways,
+// for every query. FinishQuery collects the outcome when out did not get it (a timeout, a
+// reply that raced with StartQuery). A script-supplied Msg-ID or Server-ID is honoured.
+func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout time.Duration, notifyFD int, out Outcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.pending.Sent() { // a query its caller never finished: forget it
@@ -25,16 +38,17 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 		m.pending = broker.Pending{}
 	}
 	m.reply = m.reply[:0]
+	m.outcomeKnown, m.outcomeErr, m.queryOut = false, nil, nil
 	conn, msg, msgID, err := m.prepareQuery(exchange, routingKey, body, headers, timeout)
 	if err != nil {
 		return err
 	}
-	p, err := conn.StartQuery(msg, msgID, m.notifier(notifyFD))
+	p, err := conn.StartQuery(msg, msgID, m.queryNotifier(notifyFD))
 	if err != nil {
 		m.countIfReturned(err)
 		return err
 	}
-	m.pending = p
+	m.pending, m.queryOut = p, out
 	m.writeStatus() // queries in flight, for kazoo.status
 	return nil
 }
@@ -42,10 +56,18 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 // FinishQuery collects the outcome of the query StartQuery began. Without an outcome yet
 // it returns done false, unless timedOut: then the query fails with a timeout. On success
 // the reply, completed with AMQP-Broker-Zone and AMQP-Received as the C module does, is
-// kept in the module (Reply) until the next query.
+// kept in the module (Reply) until the next query. After the outcome went to StartQuery's
+// out, it is that outcome again.
 func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !m.pending.Sent() && m.outcomeKnown {
+		return true, m.outcomeErr
+	}
+	return m.finishLocked(timedOut)
+}
+
+func (m *Module) finishLocked(timedOut bool) (done bool, err error) {
 	p := &m.pending
 	if !p.Sent() {
 		return true, status.Errorf(status.Internal, "no query in progress in this process")
@@ -57,23 +79,66 @@ func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 	p.Cancel()
 	conn, sent, msgID := p.Conn(), p.SentAt(), p.MsgID()
 	*p = broker.Pending{}
+	m.queryOut = nil
 	m.writeStatus()
-	if !done {
-		return true, status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
-	}
-	if err != nil {
+	switch {
+	case !done:
+		err = status.Errorf(status.Timeout, "no reply within the timeout (Msg-ID %s)", msgID)
+	case err != nil:
 		m.countIfReturned(err)
-		return true, err
+	default:
+		m.countQueryLatency(time.Since(sent))
+		err = m.acceptReply(conn, reply)
 	}
-	m.countQueryLatency(time.Since(sent))
-	return true, m.acceptReply(conn, reply)
+	m.outcomeKnown, m.outcomeErr = true, err
+	return true, err
 }
 
-// notifier is the function that writes notifyFD, built once (no allocation per call).
+// deliverOutcome runs in the goroutine that learned the pending query's outcome, before the
+// process is woken: it completes the query into StartQuery's out. When the module is busy
+// (the caller is still in StartQuery, or already in FinishQuery after a timeout) it leaves
+// the outcome to FinishQuery.
+func (m *Module) deliverOutcome() {
+	if !m.mu.TryLock() {
+		return
+	}
+	defer m.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil { // FinishQuery still answers; the process must not die
+			m.Log.Errorf("BUG: Go panic delivering a query outcome: %v", r)
+		}
+	}()
+	out := m.queryOut
+	if out == nil || !m.pending.Sent() {
+		return
+	}
+	if done, err := m.finishLocked(false); done {
+		out.Deliver(m.reply, err)
+	}
+}
+
+// queryNotifier is what the reply router calls when the pending query's outcome is known,
+// built once (no allocation per call): complete it into out, then wake the process.
+func (m *Module) queryNotifier(notifyFD int) func() {
+	if m.queryNotify == nil || m.queryNotifyFD != notifyFD {
+		m.queryNotifyFD = notifyFD
+		m.queryNotify = func() {
+			m.deliverOutcome()
+			wakeFD(notifyFD)
+		}
+	}
+	return m.queryNotify
+}
+
+// notifier is what a confirm calls while a publish waits, built once (no allocation per
+// call): complete the publish into its out if its outcome is known, then wake the process.
 func (m *Module) notifier(notifyFD int) func() {
 	if m.notify == nil || m.notifyFD != notifyFD {
 		m.notifyFD = notifyFD
-		m.notify = func() { wakeFD(notifyFD) }
+		m.notify = func() {
+			m.deliverPublishOutcome()
+			wakeFD(notifyFD)
+		}
 	}
 	return m.notify
 }

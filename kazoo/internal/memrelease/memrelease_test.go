@@ -1,0 +1,51 @@
+package memrelease
+
+import (
+	"runtime/metrics"
+	"testing"
+)
+
+var sink [][]byte
+
+func released() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// A release happens after allocation, gives pages back, and an idle tick does nothing.
+func TestTickReleasesAfterAllocationOnly(t *testing.T) {
+	var r releaser
+	r.tick() // whatever the test binary allocated so far
+	for i := 0; i < 64; i++ {
+		sink = append(sink, make([]byte, 8<<10))
+	}
+	sink = nil // 512 KB of garbage: not a burst
+	before := released()
+	if !r.tick() {
+		t.Fatal("no release after 512 KB of allocation")
+	}
+	if after := released(); after <= before {
+		t.Errorf("released bytes did not grow: %d -> %d", before, after)
+	}
+	if r.tick() {
+		t.Error("released again with nothing allocated since")
+	}
+}
+
+// In a burst (more than busy allocated since the last look) nothing is released; the
+// release comes at the first quiet look.
+func TestTickWaitsForTheEndOfABurst(t *testing.T) {
+	var r releaser
+	r.tick()
+	for i := 0; i < 256; i++ {
+		sink = append(sink, make([]byte, 8<<10))
+	}
+	sink = nil
+	if r.tick() {
+		t.Fatal("released in the middle of a 2 MB burst")
+	}
+	if !r.tick() {
+		t.Fatal("no release once the burst was over")
+	}
+}
