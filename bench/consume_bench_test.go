@@ -61,6 +61,7 @@ request_route {
 type consResult struct {
 	perSec, kamUs, brokerUs float64
 	consumerPssKB           float64 // largest kazoo consumer process
+	consumerPssSettledKB    float64 // the same, settleTime after the drain
 	crash                   bool
 }
 
@@ -103,7 +104,7 @@ func fill(t *testing.T, r *harness.Rabbit, n int) {
 // runConsume fills the queue, starts Kamailio, and times the drain from the first event
 // counted to the last. CPU is counted over the drain (the broker's too).
 func runConsume(t *testing.T, r *harness.Rabbit, module string, n, workers int) *consResult {
-	res := &consResult{perSec: nan, kamUs: nan, brokerUs: nan, consumerPssKB: nan}
+	res := &consResult{perSec: nan, kamUs: nan, brokerUs: nan, consumerPssKB: nan, consumerPssSettledKB: nan}
 	fill(t, r, n)
 	k := harness.StartKamailio(t, consumeBenchCfg, harness.KamailioOpts{Module: module, AllowCrash: true,
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Workers": workers}})
@@ -146,15 +147,31 @@ func runConsume(t *testing.T, r *harness.Rabbit, module string, n, workers int) 
 	done := got - got0
 	res.perSec = float64(done) / took.Seconds()
 	res.kamUs, res.brokerUs = usPer(kamCPU(ps)-c0, done), usPer(cpuNs(r.PID())-b0, done)
-	for _, p := range procs(k) {
-		if strings.Contains(strings.ToLower(p.kind), "consumer") { // ours: kazoo consumer; C: AMQP Consumer (Worker)
-			if math.IsNaN(res.consumerPssKB) || float64(p.pssKB) > res.consumerPssKB {
-				res.consumerPssKB = float64(p.pssKB)
+	res.consumerPssKB = largestConsumerPss(procs(k))
+	time.Sleep(settleTime)
+	settled := procs(k)
+	res.consumerPssSettledKB = largestConsumerPss(settled)
+	dumpSmaps(settled)
+	t.Logf("consume %s: %.0f events/s", modName(module), res.perSec)
+	return res
+}
+
+// settleTime: how long after a drain the memory is measured again (what the processes hold
+// once the burst is over).
+const settleTime = 3 * time.Second
+
+// largestConsumerPss is the PSS of the largest consumer process (ours: kazoo consumer; C:
+// AMQP Consumer (Worker)), NaN when there is none.
+func largestConsumerPss(ps []kproc) float64 {
+	v := nan
+	for _, p := range ps {
+		if strings.Contains(strings.ToLower(p.kind), "consumer") {
+			if math.IsNaN(v) || float64(p.pssKB) > v {
+				v = float64(p.pssKB)
 			}
 		}
 	}
-	t.Logf("consume %s: %.0f events/s", modName(module), res.perSec)
-	return res
+	return v
 }
 
 // TestConsumeBench: the consume rows of the table only.

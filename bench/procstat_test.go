@@ -5,6 +5,7 @@ package bench
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -151,6 +152,7 @@ func snapshotMem(ps []kproc) (m memSnapshot, ok bool) {
 	if len(ps) == 0 {
 		return memSnapshot{}, false
 	}
+	dumpSmaps(ps)
 	m = memSnapshot{kindPssKB: map[string]float64{}, kindCount: map[string]int{}}
 	by := map[string][]float64{}
 	for _, p := range ps {
@@ -164,4 +166,60 @@ func snapshotMem(ps []kproc) (m memSnapshot, ok bool) {
 		m.kindCount[k] = len(v)
 	}
 	return m, true
+}
+
+// dumpSmaps, with BENCH_SMAPS=<dir>, copies /proc/PID/smaps of every process into
+// <dir>/<pid>-<kind>.smaps at the memory snapshot: where a process's PSS comes from
+// (heap arena, thread stacks, the module's relocated data) is read off these.
+func dumpSmaps(ps []kproc) {
+	dir := os.Getenv("BENCH_SMAPS")
+	if dir == "" {
+		return
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	for _, p := range ps {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", p.pid)); err == nil {
+			name := fmt.Sprintf("%d-%s.smaps", p.pid, strings.ReplaceAll(p.kind, " ", "_"))
+			_ = os.WriteFile(filepath.Join(dir, name), b, 0o644)
+		}
+	}
+}
+
+// threadStats: per thread of pid, CPU ns, voluntary and involuntary context switches. On a
+// virtual machine a thread switch costs more than most of the work of a query, so the
+// table shows them; BENCH_THREADS=1 logs them per thread.
+type threadStat struct{ cpu, vol, invol int64 }
+
+func threadStats(pid int) map[string]threadStat {
+	m := map[string]threadStat{}
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, e := range tasks {
+		var s threadStat
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, e.Name())); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				s.cpu, _ = strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+		s.vol = int64(kbField(fmt.Sprintf("/proc/%d/task/%s/status", pid, e.Name()), "voluntary_ctxt_switches:"))
+		s.invol = int64(kbField(fmt.Sprintf("/proc/%d/task/%s/status", pid, e.Name()), "nonvoluntary_ctxt_switches:"))
+		m[e.Name()] = s
+	}
+	return m
+}
+
+func sumSwitches(m map[string]threadStat) int64 {
+	var n int64
+	for _, s := range m {
+		n += s.vol
+	}
+	return n
+}
+
+// logThreadDiff logs what each thread of pid cost between a and b, per operation.
+func logThreadDiff(t interface{ Logf(string, ...any) }, label string, pid int, a, b map[string]threadStat, ops int) {
+	for tid, y := range b {
+		x := a[tid]
+		t.Logf("threads %s pid %d tid %s: cpu %.1f us/op, vol %.2f/op, invol %.2f/op", label, pid, tid,
+			float64(y.cpu-x.cpu)/1e3/float64(ops), float64(y.vol-x.vol)/float64(ops), float64(y.invol-x.invol)/float64(ops))
+	}
 }

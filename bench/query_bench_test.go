@@ -4,6 +4,7 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,9 +63,11 @@ type qresult struct {
 	fixed, max                loadResult
 	sipOnly                   loadResult // the same rate of requests the route answers without a query
 	sipKamUs                  float64    // Kamailio CPU µs per such request
+	switchesPerQuery          float64    // voluntary context switches of all Kamailio threads per query
 	kamUs, brokerUs, simUs    float64    // CPU µs per answered query at the fixed rate
-	maxKamUs, maxBrokerUs     float64 // the same during the closed loop
-	idleMsPerSec              float64 // Kamailio's CPU with no traffic, ms per second
+	maxKamUs, maxBrokerUs     float64    // the same during the closed loop
+	maxSimUs, maxGenUs        float64    // responder and load generator (this process) at the maximum
+	idleMsPerSec              float64    // Kamailio's CPU with no traffic, ms per second
 	mem                       memSnapshot
 	memOK                     bool
 	diedFixed, diedMax, crash bool
@@ -74,7 +77,8 @@ type qresult struct {
 func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c benchConfig) *qresult {
 	k := harness.StartKamailio(t, queryCfg, harness.KamailioOpts{Module: module, AllowCrash: true,
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": goParams(module), "Workers": c.workers}})
-	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan, sipKamUs: nan}
+	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan, sipKamUs: nan,
+		maxSimUs: nan, maxGenUs: nan, switchesPerQuery: nan}
 	l, err := newSipLoad(k.SipPort(), "q", k.Alive)
 	if err != nil {
 		t.Fatal(err)
@@ -106,18 +110,32 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	}
 	perfDone := perfRecord(t, fmt.Sprintf("query-%s-%d", modName(module), time.Now().Unix()),
 		append(pids, r.PID(), sim.pid), c.latDur)
+	before := make([]map[string]threadStat, len(ps))
+	for i, p := range ps {
+		before[i] = threadStats(p.pid)
+	}
 	res.fixed = l.fixedRate(c.rate, c.latDur)
+	var switches int64
+	for i, p := range ps {
+		after := threadStats(p.pid)
+		switches += sumSwitches(after) - sumSwitches(before[i])
+		if os.Getenv("BENCH_THREADS") == "1" {
+			logThreadDiff(t, modName(module)+" "+p.kind, p.pid, before[i], after, res.fixed.ok)
+		}
+	}
 	perfDone()
 	c1, b1, s1 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid)
 	res.diedFixed = res.fixed.died
 	if !res.diedFixed {
 		res.kamUs, res.brokerUs, res.simUs = usPer(c1-c0, res.fixed.ok), usPer(b1-b0, res.fixed.ok), usPer(s1-s0, res.fixed.ok)
+		res.switchesPerQuery = float64(switches) / float64(max(res.fixed.ok, 1))
 		res.mem, res.memOK = snapshotMem(procs(k))
-		c2, b2 := kamCPU(ps), cpuNs(r.PID())
+		c2, b2, s2, g2 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid), cpuNs(os.Getpid())
 		res.max = l.closedLoop(c.outstanding(), c.maxDur)
 		res.diedMax = res.max.died
 		if !res.diedMax {
 			res.maxKamUs, res.maxBrokerUs = usPer(kamCPU(ps)-c2, res.max.ok), usPer(cpuNs(r.PID())-b2, res.max.ok)
+			res.maxSimUs, res.maxGenUs = usPer(cpuNs(sim.pid)-s2, res.max.ok), usPer(cpuNs(os.Getpid())-g2, res.max.ok)
 		}
 	}
 	k.Stop(t)
@@ -131,6 +149,7 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 type floorResult struct {
 	fixed, max      loadResult
 	brokerUs, simUs float64
+	clientUs        float64 // the floor client's own CPU (this test process) per query, fixed rate
 	maxBrokerUs     float64
 	maxSimUs        float64
 }
@@ -143,10 +162,11 @@ func runFloor(t *testing.T, r *harness.Rabbit, sim *simProc, c benchConfig) *flo
 	defer f.Close()
 	f.fixedRate(100, c.warmup)
 	res := &floorResult{}
-	b0, s0 := cpuNs(r.PID()), cpuNs(sim.pid)
+	b0, s0, c0 := cpuNs(r.PID()), cpuNs(sim.pid), cpuNs(os.Getpid())
 	res.fixed = f.fixedRate(c.rate, c.latDur)
-	b1, s1 := cpuNs(r.PID()), cpuNs(sim.pid)
+	b1, s1, c1 := cpuNs(r.PID()), cpuNs(sim.pid), cpuNs(os.Getpid())
 	res.brokerUs, res.simUs = usPer(b1-b0, res.fixed.ok), usPer(s1-s0, res.fixed.ok)
+	res.clientUs = usPer(c1-c0, res.fixed.ok)
 	res.max = f.closedLoop(c.workers, c.maxDur)
 	res.maxBrokerUs, res.maxSimUs = usPer(cpuNs(r.PID())-b1, res.max.ok), usPer(cpuNs(sim.pid)-s1, res.max.ok)
 	t.Logf("floor: fixed %d ok p50 %.3f ms, max %.0f/s", res.fixed.ok, pct(res.fixed.lat, .5), res.max.perSec())

@@ -11,7 +11,9 @@
 # RATE (300), WORKERS (4), LAT_SECS, MAX_SECS, PUBLISH_N, CONSUME_N, JSON_N, KAZOO_SO (the
 # module under test, default build/kazoo.so), BENCH_GO_PARAMS (extra modparam lines for
 # ours), LOG (the full go test -v log, default a temporary file), BENCH_PERF=<dir> (perf
-# record of Kamailio, the broker and kazoo-sim during each fixed-rate query phase).
+# record of Kamailio, the broker and kazoo-sim during each fixed-rate query phase),
+# BENCH_THREADS=1 (CPU and thread switches per query of every Kamailio thread, in the log),
+# BENCH_SMAPS=<dir> (/proc/PID/smaps of every Kamailio process at the memory snapshot).
 # Needs: make (build/kazoo.so), kamailio, kamailio-kazoo-modules, rabbitmq-server.
 set -eu
 cd "$(dirname "$0")/.."
