@@ -36,6 +36,15 @@ static void *(*bootstrap_start)(void *);
 static void *bootstrap_arg;
 static int state = GO_RUNTIME_NONE;
 static int owner_pid;
+/* 1 in the process that started the runtime, 0 in every process forked from it (an atfork
+ * handler clears it): go_runtime_alive() runs at every shim entry, and getpid() is a system
+ * call, which costs about 1 us on the virtual machines measured (kz.json is 3.5 us) */
+static int alive_here;
+
+static void forked_child(void)
+{
+	alive_here = 0;
+}
 
 HIDDEN int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		void *(*start)(void *), void *arg)
@@ -62,7 +71,7 @@ int go_runtime_owner(void)
 
 int go_runtime_alive(void)
 {
-	return go_runtime_state() == GO_RUNTIME_STARTED && owner_pid == (int)getpid();
+	return alive_here;
 }
 
 /* Go wants SA_ONSTACK on every handler that may run on one of its threads; Kamailio installs
@@ -92,6 +101,8 @@ int go_runtime_start(void)
 
 	if(go_runtime_state() != GO_RUNTIME_CAPTURED)
 		return -EALREADY;
+	if(pthread_atfork(NULL, NULL, forked_child) != 0)
+		return -ENOMEM;
 	add_onstack_to_handlers();
 	/* Go threads inherit the creating thread's mask: block the signals Kamailio handles so
 	 * they keep landing on Kamailio's own thread, never on a goroutine stack. */
@@ -116,5 +127,6 @@ int go_runtime_start(void)
 		return -r;
 	owner_pid = (int)getpid();
 	__atomic_store_n(&state, GO_RUNTIME_STARTED, __ATOMIC_RELEASE);
+	alive_here = 1;
 	return 0;
 }

@@ -197,7 +197,10 @@ int32_t kzgo_consumer_start(int32_t worker, int32_t ipc_fd, int32_t notify_fd,
 int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
 
 /*
- * Take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none) and
+ * First, when done is not 0, the route of message `done` (an earlier event's handle) has
+ * run: it is acknowledged if its subscription waits for that (one call per event instead
+ * of two: each call into Go and back costs thread wake-ups).
+ * Then take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none) and
  * copies its bytes into buf when they fit; *len is their full length (when larger than cap
  * nothing was copied and the event stays queued: call again with a buffer of *len bytes).
  * ints[0..3]:
@@ -206,10 +209,7 @@ int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
  *   message: handle, payload length, route, 1 if a routing key follows the payload (0 for
  *            connection events); buf = payload ($kzE) then routing key ($kzRK)
  */
-int32_t kzgo_take_event(uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
-
-/* The route of message `handle` has run: acknowledge it if its subscription waits for that. */
-int32_t kzgo_event_done(uint32_t handle);
+int32_t kzgo_take_event(uint32_t done, uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
 
 /*
  * kazoo_subscribe(json) and kazoo_subscribe(exchange, type, queue, routing_key): checked

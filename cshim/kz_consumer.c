@@ -196,7 +196,10 @@ static void run_mod_init(void)
 	}
 }
 
-static void run_event(uint32_t *ints, uint8_t *buf, int64_t len)
+/* runs a message's event route; returns its handle, which the next kzgo_take_event
+ * acknowledges: after the route, not before, so that a crash in it leaves the message
+ * unacknowledged and the broker delivers it again */
+static uint32_t run_event(uint32_t *ints, uint8_t *buf, int64_t len)
 {
 	event_payload.s = (char *)buf;
 	event_payload.len = (int)ints[1];
@@ -208,16 +211,14 @@ static void run_event(uint32_t *ints, uint8_t *buf, int64_t len)
 		kz_stat_inc(KZ_STAT_EVENTS);
 	run_route(ints[2], "kazoo:consumer-event");
 	event_running = 0;
-	/* after the route, not before: a crash in it leaves the message unacknowledged, and
-	 * the broker delivers it again */
-	kzgo_event_done(ints[0]);
+	return ints[0];
 }
 
 /* ---- the worker process ---- */
 
 static void worker_loop(int index)
 {
-	uint32_t ints[4];
+	uint32_t ints[4], done = 0;
 	uint8_t *buf;
 	int64_t cap = 65536, len;
 	int32_t kind;
@@ -249,7 +250,8 @@ static void worker_loop(int index)
 		}
 		cfg_update();
 		for(;;) {
-			kind = kzgo_take_event(ints, buf, cap, &len);
+			kind = kzgo_take_event(done, ints, buf, cap, &len);
+			done = 0;
 			if(kind == KZ_EVENT_NONE)
 				break;
 			if(len > cap) {
@@ -263,7 +265,7 @@ static void worker_loop(int index)
 				continue;
 			}
 			if(kind == KZ_EVENT_MESSAGE)
-				run_event(ints, buf, len);
+				done = run_event(ints, buf, len);
 			else
 				kz_async_resume(kind, ints, buf, len);
 		}

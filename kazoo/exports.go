@@ -284,7 +284,7 @@ func kzgo_consumer_ready(errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t)
 }
 
 //export kzgo_take_event
-func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) (kind C.int32_t) {
+func kzgo_take_event(done C.uint32_t, ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) (kind C.int32_t) {
 	defer func() {
 		if r := recover(); r != nil {
 			if mod != nil {
@@ -295,6 +295,9 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 	}()
 	if worker == nil {
 		return C.KZ_EVENT_NONE
+	}
+	if done != 0 {
+		worker.Done(uint32(done))
 	}
 	ev, size, ok := worker.Take(int(capacity))
 	*length = C.int64_t(size)
@@ -316,22 +319,6 @@ func kzgo_take_event(ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, lengt
 	dst := view(buf, capacity)
 	copy(dst[copy(dst, ev.Body):], ev.Reply)
 	return C.int32_t(ev.Kind)
-}
-
-//export kzgo_event_done
-func kzgo_event_done(handle C.uint32_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			if mod != nil {
-				mod.Log.Errorf("BUG: Go panic in kzgo_event_done: %v\n%s", r, debug.Stack())
-			}
-			rc = C.KZ_ERR_INTERNAL
-		}
-	}()
-	if worker != nil && handle != 0 {
-		worker.Done(uint32(handle))
-	}
-	return C.KZ_OK
 }
 
 //export kzgo_subscribe
