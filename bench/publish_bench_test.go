@@ -60,11 +60,12 @@ type pubResult struct {
 	perSec, kamUs, brokerUs float64
 	failed, delivered       int
 	workerPssKB, idlePssKB  float64 // the publishing worker; another SIP worker that did not publish
+	workerPssSettledKB      float64 // the publishing worker, settleTime later
 	crash                   bool
 }
 
 func runPublish(t *testing.T, r *harness.Rabbit, module string, n int) *pubResult {
-	res := &pubResult{perSec: nan, kamUs: nan, brokerUs: nan, workerPssKB: nan, idlePssKB: nan}
+	res := &pubResult{perSec: nan, kamUs: nan, brokerUs: nan, workerPssKB: nan, idlePssKB: nan, workerPssSettledKB: nan}
 	q := r.Bind(t, "kazoo_bench", "topic", "bench.#")
 	k := harness.StartKamailio(t, publishCfg, harness.KamailioOpts{Module: module, AllowCrash: true,
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": goParams(module)}})
@@ -104,6 +105,12 @@ func runPublish(t *testing.T, r *harness.Rabbit, module string, n int) *pubResul
 			res.workerPssKB = float64(p.pssKB)
 		} else if p.kind == "udp receiver" {
 			res.idlePssKB = float64(p.pssKB)
+		}
+	}
+	time.Sleep(settleTime)
+	for _, p := range procs(k) {
+		if p.pid == pid {
+			res.workerPssSettledKB = float64(p.pssKB)
 		}
 	}
 	t.Logf("publish %s: %.0f/s, %d failed, %d delivered", modName(module), res.perSec, res.failed, res.delivered)

@@ -389,7 +389,8 @@ func buildRows(c benchConfig, rounds []*roundResult, sections map[string]bool) [
 			both("Kamailio CPU µs per publish (all processes)", "%.0f", p(func(r *pubResult) float64 { return r.kamUs }), nil),
 			both("RabbitMQ CPU µs per publish", "%.0f", p(func(r *pubResult) float64 { return r.brokerUs }), nil),
 			noRatio(both("failed publishes", "%.0f", p(func(r *pubResult) float64 { return float64(r.failed) }), nil)),
-			both("publishing worker PSS kB after the run", "%.0f", p(func(r *pubResult) float64 { return r.workerPssKB }), nil))
+			both("publishing worker PSS kB after the run", "%.0f", p(func(r *pubResult) float64 { return r.workerPssKB }), nil),
+			both(fmt.Sprintf("publishing worker PSS kB, %v later", settleTime), "%.0f", p(func(r *pubResult) float64 { return r.workerPssSettledKB }), nil))
 	}
 	if sections["consume"] {
 		cs := func(f func(*consResult) float64) func(string) func(*roundResult) float64 {
