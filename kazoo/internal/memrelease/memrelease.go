@@ -26,16 +26,38 @@ const (
 	busy = 1 << 20
 )
 
+// idleBackoff: an idle process looks half as often after each look that found nothing, down
+// to once every idleBackoff intervals; waking a Go runtime costs thread switches even when
+// it does nothing (measured: 13 processes looking once a second raised Kamailio's idle CPU
+// from 3.5-4.6 to 6.9 ms per second on this VM).
+const idleBackoff = 32
+
 // Run looks every interval and releases when the heap allocated at least threshold bytes
 // since the last release or holds that much free, unless the process is busy: one forced
-// collection, then the free pages go back. An idle process only looks. Never returns.
+// collection, then the free pages go back. A process that allocates nothing looks less and
+// less often (idleBackoff). Never returns.
 func Run(interval time.Duration) {
 	var r releaser
+	wait := interval
 	for {
-		time.Sleep(interval)
-		r.tick()
+		time.Sleep(wait)
+		switch r.tick() {
+		case idle:
+			wait = min(wait*2, interval*idleBackoff)
+		default:
+			wait = interval
+		}
 	}
 }
+
+// what a look found
+type outcome int
+
+const (
+	idle     outcome = iota // nothing allocated since the last look
+	busyLook                // allocating, but no release (a burst, or too little yet)
+	released
+)
 
 // releaser keeps what the last look and release saw; its samples are reused (no
 // allocation per tick).
@@ -44,22 +66,29 @@ type releaser struct {
 	lastLook, lastAllocs uint64
 }
 
-// tick releases if it is worth it; true when it did.
-func (r *releaser) tick() bool {
+// tick releases if it is worth it, and says what it found.
+func (r *releaser) tick() outcome {
 	if r.samples[0].Name == "" {
 		r.samples[0].Name, r.samples[1].Name = "/gc/heap/allocs:bytes", "/memory/classes/heap/free:bytes"
 	}
 	metrics.Read(r.samples[:])
 	allocs, free := value(r.samples[0]), value(r.samples[1])
+	quiet := allocs == r.lastLook
 	burst := r.lastLook != 0 && allocs-r.lastLook >= busy
 	r.lastLook = allocs
-	if burst || (allocs-r.lastAllocs < threshold && free < threshold) {
-		return false
+	switch {
+	case burst:
+		return busyLook
+	case allocs-r.lastAllocs < threshold && free < threshold:
+		if quiet {
+			return idle
+		}
+		return busyLook
 	}
 	debug.FreeOSMemory()
 	metrics.Read(r.samples[:1])
 	r.lastAllocs, r.lastLook = value(r.samples[0]), value(r.samples[0])
-	return true
+	return released
 }
 
 func value(s metrics.Sample) uint64 {

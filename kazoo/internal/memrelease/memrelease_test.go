@@ -7,7 +7,7 @@ import (
 
 var sink [][]byte
 
-func released() uint64 {
+func releasedBytes() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
@@ -21,14 +21,14 @@ func TestTickReleasesAfterAllocationOnly(t *testing.T) {
 		sink = append(sink, make([]byte, 8<<10))
 	}
 	sink = nil // 512 KB of garbage: not a burst
-	before := released()
-	if !r.tick() {
+	before := releasedBytes()
+	if r.tick() != released {
 		t.Fatal("no release after 512 KB of allocation")
 	}
-	if after := released(); after <= before {
+	if after := releasedBytes(); after <= before {
 		t.Errorf("released bytes did not grow: %d -> %d", before, after)
 	}
-	if r.tick() {
+	if got := r.tick(); got == released {
 		t.Error("released again with nothing allocated since")
 	}
 }
@@ -42,10 +42,20 @@ func TestTickWaitsForTheEndOfABurst(t *testing.T) {
 		sink = append(sink, make([]byte, 8<<10))
 	}
 	sink = nil
-	if r.tick() {
+	if r.tick() != busyLook {
 		t.Fatal("released in the middle of a 2 MB burst")
 	}
-	if !r.tick() {
+	if r.tick() != released {
 		t.Fatal("no release once the burst was over")
+	}
+}
+
+// A look that finds nothing allocated says idle, so that Run looks less often.
+func TestTickIdle(t *testing.T) {
+	var r releaser
+	r.tick()
+	r.tick()
+	if got := r.tick(); got != idle {
+		t.Errorf("third look in a row with nothing allocated: %v, want idle", got)
 	}
 }
