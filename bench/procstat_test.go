@@ -55,7 +55,7 @@ func statTicks(pid int) int64 {
 
 // usPer turns a CPU time difference (ns) into µs per operation.
 func usPer(dns int64, ops int) float64 {
-	if ops <= 0 {
+	if ops <= 0 || dns < 0 { // negative: a process vanished in between
 		return nan
 	}
 	return float64(dns) / 1e3 / float64(ops)
@@ -128,6 +128,16 @@ func kbField(path, key string) int {
 		}
 	}
 	return 0
+}
+
+// allAlive: every process of ps still exists.
+func allAlive(ps []kproc) bool {
+	for _, p := range ps {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p.pid)); err != nil {
+			return false
+		}
+	}
+	return len(ps) > 0
 }
 
 // kamCPU is the CPU time (ns) of all of Kamailio's processes (0 when it is gone).

@@ -125,14 +125,16 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	}
 	perfDone()
 	c1, b1, s1 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid)
-	res.diedFixed = res.fixed.died
+	// a process that vanished (a crashed child is reaped while Kamailio shuts down) makes
+	// the phase's figures meaningless: its CPU is no longer counted
+	res.diedFixed = res.fixed.died || !allAlive(ps)
 	if !res.diedFixed {
 		res.kamUs, res.brokerUs, res.simUs = usPer(c1-c0, res.fixed.ok), usPer(b1-b0, res.fixed.ok), usPer(s1-s0, res.fixed.ok)
 		res.switchesPerQuery = float64(switches) / float64(max(res.fixed.ok, 1))
 		res.mem, res.memOK = snapshotMem(procs(k))
 		c2, b2, s2, g2 := kamCPU(ps), cpuNs(r.PID()), cpuNs(sim.pid), cpuNs(os.Getpid())
 		res.max = l.closedLoop(c.outstanding(), c.maxDur)
-		res.diedMax = res.max.died
+		res.diedMax = res.max.died || !allAlive(ps)
 		if !res.diedMax {
 			res.maxKamUs, res.maxBrokerUs = usPer(kamCPU(ps)-c2, res.max.ok), usPer(cpuNs(r.PID())-b2, res.max.ok)
 			res.maxSimUs, res.maxGenUs = usPer(cpuNs(sim.pid)-s2, res.max.ok), usPer(cpuNs(os.Getpid())-g2, res.max.ok)
