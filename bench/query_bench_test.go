@@ -70,6 +70,8 @@ type qresult struct {
 	idleMsPerSec              float64    // Kamailio's CPU with no traffic, ms per second
 	mem                       memSnapshot
 	memOK                     bool
+	memSettled                memSnapshot // settleTime after the maximum phase
+	memSettledOK              bool
 	diedFixed, diedMax, crash bool
 }
 
@@ -138,6 +140,10 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 		if !res.diedMax {
 			res.maxKamUs, res.maxBrokerUs = usPer(kamCPU(ps)-c2, res.max.ok), usPer(cpuNs(r.PID())-b2, res.max.ok)
 			res.maxSimUs, res.maxGenUs = usPer(cpuNs(sim.pid)-s2, res.max.ok), usPer(cpuNs(os.Getpid())-g2, res.max.ok)
+			time.Sleep(settleTime)
+			if allAlive(ps) {
+				res.memSettled, res.memSettledOK = snapshotMem(procs(k))
+			}
 		}
 	}
 	k.Stop(t)

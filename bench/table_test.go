@@ -459,6 +459,16 @@ func buildRows(c benchConfig, rounds []*roundResult, sections map[string]bool) [
 	return append(append(rows, all...), total)
 }
 
+// settledSip is the median SIP worker's PSS settleTime after the maximum phase.
+func settledSip(name string) func(*roundResult) float64 {
+	return qget(name, func(q *qresult) float64 {
+		if v, ok := q.memSettled.kindPssKB["udp receiver"]; ok && q.memSettledOK {
+			return v
+		}
+		return nan
+	})
+}
+
 // memRows: PSS per process kind after the fixed-rate query load, and the total.
 func memRows(c benchConfig, rounds []*roundResult) []row {
 	kinds := map[string]bool{}
@@ -499,7 +509,9 @@ func memRows(c benchConfig, rounds []*roundResult) []row {
 	}
 	sip := row0(fmt.Sprintf("SIP worker (udp receiver, median of %d)", c.workers), mem(kind("udp receiver")))
 	sip.ratio, sip.target, sip.pass = "Go-C", "Go−C ≤ 1536 kB", func(x float64) bool { return x <= 1536 }
-	rows := []row{heading(fmt.Sprintf("PSS kB per process after the query load at %d/s (median per kind)", c.rate)), sip}
+	settled := row{name: fmt.Sprintf("SIP worker, %v after the maximum load", settleTime), format: "%.0f", ratio: "Go-C",
+		g: settledSip("Go"), c: settledSip("C")}
+	rows := []row{heading(fmt.Sprintf("PSS kB per process after the query load at %d/s (median per kind)", c.rate)), sip, settled}
 	for _, k := range names {
 		rows = append(rows, row0(k, mem(kind(k))))
 	}

@@ -20,10 +20,13 @@ func TestTickReleasesAfterAllocationOnly(t *testing.T) {
 	for i := 0; i < 64; i++ {
 		sink = append(sink, make([]byte, 8<<10))
 	}
-	sink = nil // 512 KB of garbage: not a burst
+	sink = nil // 512 KB of garbage: a burst, then quiet
+	if r.tick() != busyLook {
+		t.Fatal("released right after 512 KB of allocation")
+	}
 	before := releasedBytes()
 	if r.tick() != released {
-		t.Fatal("no release after 512 KB of allocation")
+		t.Fatal("no release once quiet after 512 KB of allocation")
 	}
 	if after := releasedBytes(); after <= before {
 		t.Errorf("released bytes did not grow: %d -> %d", before, after)
