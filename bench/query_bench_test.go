@@ -68,6 +68,7 @@ type qresult struct {
 	maxKamUs, maxBrokerUs     float64    // the same during the closed loop
 	maxSimUs, maxGenUs        float64    // responder and load generator (this process) at the maximum
 	idleMsPerSec              float64    // Kamailio's CPU with no traffic, ms per second
+	settleMs                  float64    // Kamailio's CPU in the settleTime right after the warm-up, ms
 	mem                       memSnapshot
 	memOK                     bool
 	memSettled                memSnapshot // settleTime after the maximum phase
@@ -79,7 +80,7 @@ type qresult struct {
 func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c benchConfig) *qresult {
 	k := harness.StartKamailio(t, queryCfg, harness.KamailioOpts{Module: module, AllowCrash: true,
 		Extra: map[string]any{"URL": strings.TrimSuffix(r.URL(), "/"), "Params": goParams(module), "Workers": c.workers}})
-	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan, sipKamUs: nan,
+	res := &qresult{kamUs: nan, brokerUs: nan, simUs: nan, maxKamUs: nan, maxBrokerUs: nan, idleMsPerSec: nan, settleMs: nan, sipKamUs: nan,
 		maxSimUs: nan, maxGenUs: nan, switchesPerQuery: nan}
 	l, err := newSipLoad(k.SipPort(), "q", k.Alive)
 	if err != nil {
@@ -90,9 +91,15 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	l.closedLoop(1, c.warmup/4) // warm-up: one at a time first,
 	l.fixedRate(100, c.warmup)  // then at 100/s: connections, reply queues, first allocations
 	ps := procs(k)
+	// what the processes do once the warm-up is over (ours: each Go process gives its freed
+	// heap back, about 1.5 ms of CPU), then no traffic: what Kamailio costs per second anyway
+	// (timers, pollers)
+	s0 := kamCPU(ps)
+	time.Sleep(settleTime)
 	i0, idle := kamCPU(ps), time.Now()
-	time.Sleep(c.idleDur) // no traffic: what Kamailio costs per second anyway (timers, pollers)
+	time.Sleep(c.idleDur)
 	if k.Alive() {
+		res.settleMs = float64(i0-s0) / 1e6
 		res.idleMsPerSec = float64(kamCPU(ps)-i0) / 1e6 / time.Since(idle).Seconds()
 	}
 	// SIP alone: what Kamailio and the load generator cost without any kazoo call (the

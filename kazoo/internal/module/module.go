@@ -195,28 +195,6 @@ func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
 	return true, err
 }
 
-// deliverPublishOutcome runs in the goroutine that saw a confirm while a publish waits:
-// when that publish has its outcome, it goes to StartPublish's out before the process is
-// woken (see Outcome). When the module is busy, FinishPublish collects it instead.
-func (m *Module) deliverPublishOutcome() {
-	if !m.mu.TryLock() {
-		return
-	}
-	defer m.mu.Unlock()
-	defer func() {
-		if r := recover(); r != nil { // FinishPublish still answers; the process must not die
-			m.Log.Errorf("BUG: Go panic delivering a publish outcome: %v", r)
-		}
-	}()
-	out := m.pubOut
-	if out == nil || !m.pendingPub.Sent() {
-		return
-	}
-	if done, err := m.finishPublishLocked(false); done {
-		out.Deliver(nil, err)
-	}
-}
-
 // spoolIfNoBroker spools msg when err says no broker takes publishes and a spool is set.
 func (m *Module) spoolIfNoBroker(msg broker.Message, err error) error {
 	if m.spool != nil && status.CodeOf(err) == status.NoBroker {

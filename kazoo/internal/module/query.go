@@ -94,53 +94,57 @@ func (m *Module) finishLocked(timedOut bool) (done bool, err error) {
 	return true, err
 }
 
-// deliverOutcome runs in the goroutine that learned the pending query's outcome, before the
-// process is woken: it completes the query into StartQuery's out. When the module is busy
-// (the caller is still in StartQuery, or already in FinishQuery after a timeout) it leaves
-// the outcome to FinishQuery.
-func (m *Module) deliverOutcome() {
+// deliverOutcome runs in the goroutine that learned something about the pending query
+// (query true: its reply router) or publish (a confirm), before the process is woken: once
+// that has its outcome, the outcome goes to the out its start call named (see Outcome).
+// When the module is busy (the caller still in the start call, or already in the finish
+// call after a timeout) it leaves the outcome to FinishQuery or FinishPublish.
+func (m *Module) deliverOutcome(query bool) {
 	if !m.mu.TryLock() {
 		return
 	}
 	defer m.mu.Unlock()
 	defer func() {
-		if r := recover(); r != nil { // FinishQuery still answers; the process must not die
-			m.Log.Errorf("BUG: Go panic delivering a query outcome: %v", r)
+		if r := recover(); r != nil { // the finish call still answers; the process must not die
+			m.Log.Errorf("BUG: Go panic delivering an outcome (query %v): %v", query, r)
 		}
 	}()
-	out := m.queryOut
-	if out == nil || !m.pending.Sent() {
-		return
-	}
-	if done, err := m.finishLocked(false); done {
-		out.Deliver(m.reply, err)
+	switch {
+	case query && m.queryOut != nil && m.pending.Sent():
+		out := m.queryOut
+		if done, err := m.finishLocked(false); done {
+			out.Deliver(m.reply, err)
+		}
+	case !query && m.pubOut != nil && m.pendingPub.Sent():
+		out := m.pubOut
+		if done, err := m.finishPublishLocked(false); done {
+			out.Deliver(nil, err)
+		}
 	}
 }
 
 // queryNotifier is what the reply router calls when the pending query's outcome is known,
-// built once (no allocation per call): complete it into out, then wake the process.
+// and notifier what a confirm calls while a publish waits: complete the outcome, then wake
+// the process. Each is built once per eventfd (no allocation per call).
 func (m *Module) queryNotifier(notifyFD int) func() {
 	if m.queryNotify == nil || m.queryNotifyFD != notifyFD {
-		m.queryNotifyFD = notifyFD
-		m.queryNotify = func() {
-			m.deliverOutcome()
-			wakeFD(notifyFD)
-		}
+		m.queryNotifyFD, m.queryNotify = notifyFD, m.wakeAfterOutcome(notifyFD, true)
 	}
 	return m.queryNotify
 }
 
-// notifier is what a confirm calls while a publish waits, built once (no allocation per
-// call): complete the publish into its out if its outcome is known, then wake the process.
 func (m *Module) notifier(notifyFD int) func() {
 	if m.notify == nil || m.notifyFD != notifyFD {
-		m.notifyFD = notifyFD
-		m.notify = func() {
-			m.deliverPublishOutcome()
-			wakeFD(notifyFD)
-		}
+		m.notifyFD, m.notify = notifyFD, m.wakeAfterOutcome(notifyFD, false)
 	}
 	return m.notify
+}
+
+func (m *Module) wakeAfterOutcome(notifyFD int, query bool) func() {
+	return func() {
+		m.deliverOutcome(query)
+		wakeFD(notifyFD)
+	}
 }
 
 // wakeFD wakes the process waiting for a query's outcome (an eventfd counts up).
