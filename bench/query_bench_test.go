@@ -97,7 +97,16 @@ func runQuery(t *testing.T, r *harness.Rabbit, sim *simProc, module string, c be
 	s0 := kamCPU(ps)
 	time.Sleep(settleTime)
 	i0, idle := kamCPU(ps), time.Now()
+	idleBefore := make([]map[string]threadStat, len(ps))
+	for i, p := range ps {
+		idleBefore[i] = threadStats(p.pid)
+	}
 	time.Sleep(c.idleDur)
+	if os.Getenv("BENCH_THREADS") == "1" {
+		for i, p := range ps {
+			logThreadDiff(t, modName(module)+" idle "+p.kind, p.pid, idleBefore[i], threadStats(p.pid), 1)
+		}
+	}
 	if k.Alive() {
 		res.settleMs = float64(i0-s0) / 1e6
 		res.idleMsPerSec = float64(kamCPU(ps)-i0) / 1e6 / time.Since(idle).Seconds()
