@@ -37,11 +37,8 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 			&kz_pub_outcome, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the broker's confirm */
 		notified = kz_wait_outcome(deadline);
-		if(__atomic_load_n(&kz_pub_outcome.ready, __ATOMIC_ACQUIRE)) { /* Go wrote it */
-			rc = kz_pub_outcome.rc;
-			kz_errlen = kz_pub_outcome.err_len;
+		if(kz_outcome_take(&kz_pub_outcome, &rc, NULL))
 			break;
-		}
 		rc = kzgo_publish_finish(!notified, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 	}
 	if(rc == KZ_SPOOLED) {

@@ -101,12 +101,8 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 			&kz_errlen);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the reply */
 		notified = kz_wait_outcome(deadline);
-		if(__atomic_load_n(&kz_outcome.ready, __ATOMIC_ACQUIRE)) { /* Go wrote it */
-			rc = kz_outcome.rc;
-			len = kz_outcome.reply_len;
-			kz_errlen = kz_outcome.err_len;
+		if(kz_outcome_take(&kz_outcome, &rc, &len))
 			break;
-		}
 		rc = kzgo_query_finish(!notified, kz_reply, kz_reply_cap, &len, kz_errbuf,
 				sizeof(kz_errbuf), &kz_errlen);
 	}

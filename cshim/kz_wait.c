@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include "core/dprint.h"
+#include "kz_go.h"
 #include "kz_wait.h"
 
 static int wait_fd = -1;
@@ -56,4 +57,16 @@ int kz_wait_outcome(int64_t deadline)
 	if(read(wait_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		LM_ERR("kazoo: reading the notification: %s\n", strerror(errno));
 	return r > 0;
+}
+
+int kz_outcome_take(kz_outcome_t *o, int32_t *rc, int64_t *reply_len)
+{
+	/* acquire: ready is written last, with release, after the fields below */
+	if(!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE))
+		return 0;
+	*rc = o->rc;
+	if(reply_len)
+		*reply_len = o->reply_len;
+	kz_errlen = o->err_len;
+	return 1;
 }

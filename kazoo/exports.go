@@ -119,7 +119,7 @@ func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *
 		}
 	}()
 	if mod == nil {
-		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+		return notRunning(errBuf, errCap, errLen)
 	}
 	var out module.Outcome
 	if outcome != nil {
@@ -142,7 +142,7 @@ func kzgo_publish_finish(timedOut C.int32_t, errBuf *C.uint8_t, errCap C.int64_t
 		}
 	}()
 	if mod == nil {
-		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+		return notRunning(errBuf, errCap, errLen)
 	}
 	done, err := mod.FinishPublish(timedOut != 0)
 	if !done {
@@ -162,7 +162,7 @@ func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.
 		}
 	}()
 	if mod == nil {
-		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+		return notRunning(errBuf, errCap, errLen)
 	}
 	var out module.Outcome
 	if outcome != nil {
@@ -212,7 +212,7 @@ func kzgo_query_finish(timedOut C.int32_t, replyBuf *C.uint8_t, replyCap C.int64
 		}
 	}()
 	if mod == nil {
-		return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
+		return notRunning(errBuf, errCap, errLen)
 	}
 	done, err := mod.FinishQuery(timedOut != 0)
 	if !done {

@@ -159,12 +159,20 @@ func startRegistrar(t *testing.T, example, url, extraDefines string) *harness.Ka
 	t.Helper()
 	k := harness.StartKamailio(t, registrarTemplate(t, example, extraDefines), harness.KamailioOpts{Module: modulePath,
 		Extra: map[string]any{"URL": url}})
+	waitAllConnected(t, k)
+	return k
+}
+
+// waitAllConnected waits (bounded) until kamcmd kazoo.status shows the SIP workers and
+// consumer 1 with every broker connection open.
+func waitAllConnected(t *testing.T, k *harness.Kamailio) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		s := k.Kamcmd(t, "kazoo.status")
 		if strings.Contains(s, "udp receiver") && strings.Contains(s, "kazoo consumer 1") &&
 			strings.Count(s, "state:") == strings.Count(s, "state: open") {
-			return k
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the module's processes are not all connected after 15 s:\n%s", s)
