@@ -6,20 +6,20 @@
 #   make install    copy kazoo.so into Kamailio's module directory (replaces the C module)
 #   make deb        build/kamailio-kazoo-go-modules_<kamailio version>+go<n>_<arch>.deb
 #
-# Variables: KAMAILIO_BIN (kamailio to build for), KAMAILIO_SRC (your own configured or
-# unconfigured source tree of that version), KAMAILIO_LIBDIR (where its libsrdb1.so is),
-# GO (go binary).
+# Variables: KAMAILIO_BIN (kamailio to build for), KAMAILIO_SRC (your own source tree of that
+# version, configured with make cfg or CMake), KAMAILIO_BUILD_DIR (its CMake build directory),
+# KAMAILIO_LIBDIR (where libsrdb1.so is, before 6.0), GO (go binary), BUILD and CACHE (output
+# and Kamailio source directories: one pair per target when building for several).
 
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 KAMAILIO_BIN ?= $(shell command -v kamailio || echo /usr/sbin/kamailio)
-CACHE := .cache/kamailio
-BUILD := build
+CACHE ?= .cache/kamailio
+BUILD ?= build
 SO := $(BUILD)/kazoo.so
 MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$' | head -1)" 2>/dev/null)
-# Kamailio's own libraries (libsrdb1: the DB API that kazoo_pua_publish writes through); the
-# module links it as the C module does, with a runpath
-KAMAILIO_LIBDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/libsrdb1.so$$' | head -1)" 2>/dev/null)
-SHIM_LDFLAGS = -L$(KAMAILIO_LIBDIR) -lsrdb1 -Wl,-rpath,$(KAMAILIO_LIBDIR)
+# Kamailio's DB API (kazoo_pua_publish writes through it): libsrdb1 with a runpath, as the C
+# module links it, before 6.0; nothing since (the kamailio binary exports it). prepare.sh decides.
+SHIM_LDFLAGS = $(shell cat $(CACHE)/ldflags 2>/dev/null)
 
 # Go's build cache does not see changes to C files included from outside the package
 # directory (kazoo/cshim_*.c include ../cshim/*.c), but CGO_CFLAGS is part of its key:
@@ -27,29 +27,30 @@ SHIM_LDFLAGS = -L$(KAMAILIO_LIBDIR) -lsrdb1 -Wl,-rpath,$(KAMAILIO_LIBDIR)
 SHIM_HASH = $(shell cat cshim/*.c cshim/*.h $(wildcard $(CACHE)/kamdefs.h) | sha256sum | cut -c1-16)
 # Only the -D set (kamdefs.h) and the ABI flags matter for loading; the rest follows Debian's
 # module build (dpkg-buildflags) for hardening.
-SHIM_CFLAGS = -DKZ_SHIM_SOURCES=$(SHIM_HASH) -I$(CURDIR)/$(CACHE) -I$(CURDIR)/$(CACHE)/src -O2 -g -pthread -fPIC \
+SHIM_CFLAGS = -DKZ_SHIM_SOURCES=$(SHIM_HASH) -I$(abspath $(CACHE)) -I$(abspath $(CACHE))/src -O2 -g -pthread -fPIC \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wno-unused-function
 
 GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum
 
-.PHONY: all headers check test unit-test e2e-test install deb clean
+.PHONY: all headers check test unit-test e2e-test install deb clean FORCE
 all: $(SO)
 
+# prepare.sh runs every time (it is quick when nothing changed) and rewrites the stamp only
+# when the target kamailio, its tree or the scripts changed
 headers: $(CACHE)/stamp
-$(CACHE)/stamp: kamailio-headers/prepare.sh kamailio-headers/gen-kamdefs.sh kamailio-headers/check-version.sh
+$(CACHE)/stamp: FORCE
 	KAMAILIO_BIN=$(KAMAILIO_BIN) kamailio-headers/prepare.sh $(CACHE)
 
 $(SO): $(CACHE)/stamp $(GO_SOURCES)
 	@mkdir -p $(BUILD)
-	@test -f "$(KAMAILIO_LIBDIR)/libsrdb1.so" || { echo "no libsrdb1.so in KAMAILIO_LIBDIR '$(KAMAILIO_LIBDIR)'" >&2; exit 1; }
 	CGO_ENABLED=1 CGO_CFLAGS="$(SHIM_CFLAGS)" CGO_LDFLAGS="$(SHIM_LDFLAGS)" $(GO) build -tags kazoo_so -buildmode=c-shared \
 		-trimpath -o $(SO).tmp ./kazoo
 	rm -f $(BUILD)/kazoo.so.tmp.h
-	KAMAILIO_BIN=$(KAMAILIO_BIN) KAMAILIO_LIBDIR=$(KAMAILIO_LIBDIR) scripts/check-module.sh $(SO).tmp
+	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh --strings $(CACHE) $(SO).tmp
 	mv $(SO).tmp $(SO)
 
 check: $(SO)
-	KAMAILIO_BIN=$(KAMAILIO_BIN) KAMAILIO_LIBDIR=$(KAMAILIO_LIBDIR) scripts/check-module.sh $(SO)
+	KAMAILIO_BIN=$(KAMAILIO_BIN) scripts/check-module.sh --strings $(CACHE) $(SO)
 
 unit-test:
 	$(GO) vet ./...

@@ -25,6 +25,14 @@
 #include "kz_params.h"
 #include "kz_json.h"
 
+/* pv_get_avp_name() takes the name type as avp_flags_t* (unsigned int) since Kamailio 6.0
+ * (commit fa792054a5); before, as unsigned short*. A 2-byte local there would be overrun. */
+#if VERSIONVAL >= 6000000
+typedef avp_flags_t kz_avp_name_type_t;
+#else
+typedef unsigned short kz_avp_name_type_t;
+#endif
+
 enum { TR_KZ_JSON = 1, TR_KZ_JSON_COUNT, TR_KZ_ENCODE };
 #define TR_KZ_CLASS 0x4b5a /* module-private transformation type */
 
@@ -419,7 +427,7 @@ int ki_kazoo_json(sip_msg_t *msg, str *json, str *path, str *target)
 static int kazoo_json_keys(sip_msg_t *msg, str j, str p, pv_spec_t *spec)
 {
 	int_str name, v;
-	unsigned short type;
+	kz_avp_name_type_t type;
 	int64_t cap, len = 0;
 	uint8_t *buf, *k, *end;
 	int32_t rc;
