@@ -19,7 +19,7 @@ import (
 )
 
 // cModule is Debian's C module (package kamailio-kazoo-modules), the reference.
-const cModule = "/usr/lib/x86_64-linux-gnu/kamailio/modules/kazoo.so"
+var cModule = harness.KamailioModules + "kazoo.so"
 
 // The URL has no trailing '/': the C module (librabbitmq) reads "amqp://h:p/" as the empty
 // vhost, which RabbitMQ refuses; ours, like amqp091-go, takes it as the default vhost "/".

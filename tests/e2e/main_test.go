@@ -17,7 +17,7 @@ var modulePath string
 
 // cModulePath is the C kazoo module of Debian's kamailio-kazoo-modules: the reference of
 // the differential tests.
-const cModulePath = "/usr/lib/x86_64-linux-gnu/kamailio/modules/kazoo.so"
+var cModulePath = harness.KamailioModules + "kazoo.so"
 
 func TestMain(m *testing.M) {
 	modulePath = os.Getenv("KAZOO_SO")

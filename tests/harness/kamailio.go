@@ -17,12 +17,21 @@ import (
 	"time"
 )
 
-// Debian's Kamailio 5.6 binaries and module directory.
-const (
-	KamailioBin     = "/usr/sbin/kamailio"
-	KamcmdBin       = "/usr/sbin/kamcmd"
-	KamailioModules = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+// The Kamailio under test: the distribution's, or another build's (scripts/matrix.sh runs
+// the suite against Kamailio trees built from source) through KAMAILIO_BIN, KAMCMD_BIN and
+// KAMAILIO_MODULES.
+var (
+	KamailioBin     = envOr("KAMAILIO_BIN", "/usr/sbin/kamailio")
+	KamcmdBin       = envOr("KAMCMD_BIN", "/usr/sbin/kamcmd")
+	KamailioModules = strings.TrimSuffix(envOr("KAMAILIO_MODULES", "/usr/lib/x86_64-linux-gnu/kamailio/modules"), "/") + "/"
 )
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 // Bounds for Kamailio.
 const (
