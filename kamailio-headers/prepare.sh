@@ -61,20 +61,26 @@ cmake_build_dir() {
 }
 
 # configure a Debian source tree as its debian/rules does: `make cfg` (configure-stamp) up to
-# 5.x; with CMake, dh_auto_configure in obj-<arch>. Only the defines matter, and they are the
-# core's, so a CMake tree is configured with debian/rules' options but one module only:
-# configuring every module would need all of the package's build dependencies.
+# 6.0; dh's cmake build system since 6.1 (debian/rules' override_dh_auto_configure, into
+# obj-<arch>). Only the core's defines matter, so the CMake configure is asked for one module,
+# sl (every other one excluded, no package group): configuring Debian's module groups would
+# need the package's whole Build-Depends.
 configure_debian() {
 	tree=$1
 	if grep -q '^configure-stamp:' "$tree/debian/rules"; then
 		echo "kamailio-headers: configuring with debian/rules (the distribution's make cfg)" >&2
 		(cd "$tree" && make -f debian/rules configure-stamp) >"$OUT/configure.log" 2>&1 ||
 			die "debian/rules configure-stamp failed, see $OUT/configure.log"
-	elif grep -q 'cmake' "$tree/debian/rules"; then
-		command -v cmake >/dev/null || die "the kamailio source package builds with CMake: apt-get install cmake"
-		echo "kamailio-headers: configuring with CMake and debian/rules' options" >&2
-		"$HERE/debian-cmake-configure.sh" "$tree" "$tree/obj-kazoo" >"$OUT/configure.log" 2>&1 ||
-			die "CMake configure failed, see $OUT/configure.log"
+	elif grep -q 'buildsystem=cmake' "$tree/debian/rules"; then
+		command -v cmake >/dev/null && command -v dh_auto_configure >/dev/null ||
+			die "the kamailio source package builds with CMake: apt-get install cmake debhelper"
+		echo "kamailio-headers: configuring with debian/rules (dh's cmake build system, module sl only)" >&2
+		others=$(ls "$tree/src/modules" | grep -vx sl | tr '\n' ' ')
+		(cd "$tree" && if grep -q '^override_dh_auto_configure:' debian/rules; then
+			DH_OPTIONS=--buildsystem=cmake make -f debian/rules override_dh_auto_configure \
+				PACKAGE_GROUPS= EXTRA_GROUPS= EXCLUDED_MODULES="$others" EXTRA_EXCLUDED_MODULES=
+		else dh_auto_configure --buildsystem=cmake -- -DMODULE_GROUP_NAME= -DINCLUDE_MODULES=sl; fi) >"$OUT/configure.log" 2>&1 ||
+			die "debian/rules' CMake configure failed, see $OUT/configure.log"
 	else
 		die "cannot tell how $tree/debian/rules configures kamailio: set KAMAILIO_SRC to a configured tree"
 	fi
@@ -91,8 +97,9 @@ else
 		"$HERE/fetch-debian-source.sh" "$debver" "$OUT/dl"
 		rm -rf "$tree"
 		command -v dpkg-source >/dev/null || die "dpkg-source missing: apt-get install dpkg-dev"
-		# dpkg-source applies debian/patches, as the package build did
-		(cd "$OUT/dl" && dpkg-source -x "kamailio_$(echo "$debver" | sed 's/^[0-9]*://').dsc" "$tree") >"$OUT/unpack.log" 2>&1 \
+		# dpkg-source applies debian/patches, as the package build did; --no-check because apt
+		# checked every file's hash already and a mirror may lack the upstream signature
+		(cd "$OUT/dl" && dpkg-source --no-check -x "kamailio_$(echo "$debver" | sed 's/^[0-9]*://').dsc" "$tree") >"$OUT/unpack.log" 2>&1 \
 			|| die "dpkg-source -x failed, see $OUT/unpack.log"
 		configure_debian "$tree"
 		touch "$tree/.kazoo-configured"

@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 need_pkgs=""
 for p in kamailio kamailio-kazoo-modules kamailio-extra-modules kamailio-presence-modules \
 	kamailio-sqlite-modules sqlite3 kamailio-lua-modules rabbitmq-server sip-tester \
-	dpkg-dev gcc make binutils pkg-config libssl-dev python3 ca-certificates libjson-c-dev; do
+	dpkg-dev gcc make binutils pkg-config libssl-dev python3 ca-certificates libjson-c-dev libc6-dev; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need_pkgs="$need_pkgs $p"
 done
 if [ -n "$need_pkgs" ]; then
