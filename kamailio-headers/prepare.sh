@@ -131,7 +131,8 @@ else
 		libdir=$(dirname "$(dpkg -S "$KAMAILIO_BIN" >/dev/null 2>&1 && dpkg -L kamailio | grep '/libsrdb1\.so' | head -1)")
 	fi
 	[ -n "$libdir" ] && [ "$libdir" != . ] ||
-		libdir=$(dirname "$(ls "$(dirname "$KAMAILIO_BIN")"/../lib*/kamailio/libsrdb1.so* 2>/dev/null | head -1)")
+		libdir=$(dirname "$(ls "$(dirname "$KAMAILIO_BIN")"/../lib*/kamailio/libsrdb1.so* \
+			"$(dirname "$KAMAILIO_BIN")"/../lib/*/kamailio/libsrdb1.so* 2>/dev/null | head -1)")
 	lib=$(cd "$libdir" 2>/dev/null && ls libsrdb1.so* 2>/dev/null | sort | head -1) || true
 	[ -n "$lib" ] || die "kamailio $version keeps its DB API in libsrdb1.so, not found beside $KAMAILIO_BIN: set KAMAILIO_LIBDIR"
 	libdir=$(cd "$libdir" && pwd)

@@ -7,9 +7,10 @@
 #                                rabbitmq-server, sip-tester, gcc, and kamailio-kazoo-modules as
 #                                the differential reference): the host when it is that release,
 #                                else a root made by scripts/debian-root.sh
-#     NAME=TREE[,bin=KAMAILIO_BIN][,build=CMAKE_BUILD_DIR][,modules=MODULE_DIR]
+#     NAME=TREE[,bin=KAMAILIO_BIN][,build=CMAKE_BUILD_DIR][,modules=MODULE_DIR][,run=REGEX]
 #                                a Kamailio source tree built and installed by you (upstream
-#                                releases, make or CMake): run on this host with that kamailio
+#                                releases, make or CMake): run on this host with that kamailio;
+#                                run= names the e2e tests its modules allow (default: SRC_TESTS)
 #   TESTS=full|smoke|none   the end-to-end suite (default full), a smoke test (build, load,
 #                           publish, query, JSON differential), or build and kamailio -c only
 #   TESTS_RUN=REGEX         the e2e tests to run (overrides TESTS; for trees that lack modules)
@@ -22,6 +23,11 @@ top=$PWD
 OUT=${OUT:-build/matrix.md}
 TESTS=${TESTS:-full}
 SMOKE='^(TestPublishWireFormat|TestQueryForms|TestQueryFailures|TestJSONDifferential|TestGoRuntimeOnlyWhereUsed)$'
+# the e2e tests that need only the modules of a small Kamailio build (core, tm, sl, pv, xlog,
+# textops, siputils, kex, corex, ctl, jsonrpcs, rr, maxfwd, sanity, usrloc, registrar, auth,
+# htable, tmx, xhttp, xhttp_prom, presence, presence_xml, pua, db_sqlite, app_lua, cfgutils,
+# rtimer, sqlops) and no C module
+SRC_TESTS=${SRC_TESTS:-'^(TestPublishWireFormat|TestPublishBadInput|TestQueryForms|TestQueryFailures|TestQueryConcurrent|TestAsyncQuery|TestConsumePatterns|TestConsumeAckAfterRoute|TestKEMI|TestGoRuntimeOnlyWhereUsed|TestRPCStatusAndSubscriptions|TestRPCAndStatisticsOverHTTP|TestRegistrarAuth|TestBrokerStopAndRestart|TestStartupRefusals|TestVersionMismatchCaughtByBuild|TestBuildInputsRefused|TestHeadersOfAnotherVersionRefused)$'}
 DIFF='TestJSONDifferential|TestConsumeNamingDifferential|TestPresenceDifferential|TestConsumeDeclarationsMatchCModule'
 [ $# -gt 0 ] || set -- debian12 debian13 sid
 mkdir -p build/matrix
@@ -56,8 +62,8 @@ run_target() {
 	case ${TESTS_RUN:-$TESTS} in
 	none) e="not run"; d="not run" ;;
 	*)
-		run=${TESTS_RUN:-}; [ -n "$run" ] || { [ "$TESTS" = smoke ] && run=$SMOKE; }
-		"$@" sh -c "BUILD=$build KAZOO_SO=$top/$build/kazoo.so go test -count=1 -timeout 40m -v ${run:+-run '$run'} ./tests/..." \
+		run=${TESTS_RUN:-$target_run}; [ -n "$run" ] || { [ "$TESTS" = smoke ] && run=$SMOKE; }
+		"$@" sh -c "BUILD=$build KAZOO_CACHE=$top/$cache KAZOO_SO=$top/$build/kazoo.so go test -count=1 -timeout 40m -v ${run:+-run '$run'} ./tests/..." \
 			>"$log.e2e" 2>&1
 		pass=$(grep -c '^--- PASS' "$log.e2e"); fail=$(grep -c '^--- FAIL' "$log.e2e"); skip=$(grep -c '^--- SKIP' "$log.e2e")
 		e="$pass passed, $fail failed, $skip skipped"
@@ -74,7 +80,7 @@ run_target() {
 for t in "$@"; do
 	case $t in
 	debian12 | debian13 | sid)
-		suite=$t; [ "$t" = debian12 ] && suite=bookworm; [ "$t" = debian13 ] && suite=trixie
+		target_run=""; suite=$t; [ "$t" = debian12 ] && suite=bookworm; [ "$t" = debian13 ] && suite=trixie
 		if [ "$suite" = "$host_suite" ]; then
 			scripts/install-deps.sh >/dev/null || { rows="$rows| $t | - | - | install-deps failed | - | - | - |
 "; status=1; continue; }
@@ -93,13 +99,12 @@ for t in "$@"; do
 		fi
 		;;
 	*=*)
-		name=${t%%=*}; spec=${t#*=}; tree=${spec%%,*}; bin=""; bdir=""; mods=""
-		for kv in $(echo "$spec" | tr ',' ' ' | cut -d' ' -f2-); do
-			case $kv in bin=*) bin=${kv#bin=} ;; build=*) bdir=${kv#build=} ;; modules=*) mods=${kv#modules=} ;; esac
+		name=${t%%=*}; spec=${t#*=}; tree=${spec%%,*}; bin=""; bdir=""; mods=""; target_run=$SRC_TESTS
+		[ "$spec" = "$tree" ] || for kv in $(echo "${spec#*,}" | tr ',' ' '); do
+			case $kv in bin=*) bin=${kv#bin=} ;; build=*) bdir=${kv#build=} ;; modules=*) mods=${kv#modules=} ;; run=*) target_run=${kv#run=} ;; esac
 		done
-		[ "$spec" = "$tree" ] && { bin=""; bdir=""; mods=""; }
 		bin=${bin:-$tree/src/kamailio}
-		mods=${mods:-$(dirname "$(dirname "$bin")")/lib64/kamailio/modules}
+		[ -n "$mods" ] || mods=$(dirname "$(ls -d "$(dirname "$bin")"/../lib*/kamailio/modules "$(dirname "$bin")"/../lib/*/kamailio/modules 2>/dev/null | head -1)/x")
 		run_target "$name" env KAMAILIO_SRC="$tree" KAMAILIO_BIN="$bin" KAMCMD_BIN="$(dirname "$bin")/kamcmd" \
 			KAMAILIO_MODULES="$mods" ${bdir:+KAMAILIO_BUILD_DIR="$bdir"} PATH="$(scripts/install-deps.sh):$PATH"
 		;;
@@ -107,7 +112,7 @@ for t in "$@"; do
 	esac
 done
 
-table="| target | kamailio | compiler | build | kamailio -c | end-to-end ($TESTS${TESTS_RUN:+: $TESTS_RUN}) | differential vs the C module |
+table="| target | kamailio | compiler | build | kamailio -c | end-to-end (Debian: $TESTS; trees: a subset) | differential vs the C module |
 |---|---|---|---|---|---|---|
 $rows"
 { echo "Generated by scripts/matrix.sh on $(date -u +%Y-%m-%d)."; echo; printf '%s' "$table"; } >"$OUT"

@@ -78,7 +78,7 @@ func TestPublishWireFormat(t *testing.T) {
 		t.Errorf("headers %v", d.Headers)
 	}
 	m := decode(t, d.Body)
-	if m["Event-Category"] != "test" || m["App-Name"] != "kamailio" || m["App-Version"] != "5.6.3" ||
+	if m["Event-Category"] != "test" || m["App-Name"] != "kamailio" || m["App-Version"] != harness.KamailioVersion(t) ||
 		m["Node"] != "kamailio@e2e.kazoo.test" {
 		t.Errorf("body %s", d.Body)
 	}

@@ -681,3 +681,23 @@ func numbered(s string) string {
 	}
 	return b.String()
 }
+
+var kamailioVersion struct {
+	once sync.Once
+	v    string
+}
+
+// KamailioVersion is the version of the Kamailio under test ("6.0.1"), from `kamailio -v`:
+// what the module sends as App-Version and core.version reports.
+func KamailioVersion(t testing.TB) string {
+	kamailioVersion.once.Do(func() {
+		out, _ := exec.Command(KamailioBin, "-v").Output()
+		if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 && f[0] == "version:" {
+			kamailioVersion.v = f[2]
+		}
+	})
+	if kamailioVersion.v == "" {
+		t.Fatalf("cannot read the version of %s -v", KamailioBin)
+	}
+	return kamailioVersion.v
+}
