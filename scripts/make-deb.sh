@@ -10,7 +10,10 @@ out=$2
 kver=$(dpkg-query -W -f='${Version}' kamailio)         # e.g. 5.6.3-2
 arch=$(dpkg --print-architecture)
 moddir=$(dirname "$(dpkg -L kamailio | grep '/modules/tm.so$' | head -1)")
-libdir=$(dirname "$(dpkg -L kamailio | grep '/libsrdb1.so.1$' | head -1)")
+# Kamailio's DB API: libsrdb1 before 6.0 (the module links it), the kamailio binary since
+dblib=$(readelf -d "$so" | sed -n 's/.*(NEEDED).*\[\(libsrdb1[^]]*\)\].*/\1/p')
+links="the DB API of kamailio itself"
+[ -z "$dblib" ] || links="$(dirname "$(dpkg -L kamailio | grep "/$dblib\$" | head -1)")/$dblib, as the C module does"
 here=$(cd "$(dirname "$0")/.." && pwd)
 version="${kver}+go$(git -C "$here" rev-list --count HEAD 2>/dev/null || echo 0)"
 root=$(mktemp -d)
@@ -35,7 +38,7 @@ Priority: optional
 Description: kazoo module for Kamailio, in Go
  Drop-in replacement of Kamailio's kazoo AMQP module (kamailio-kazoo-modules), built for
  kamailio $kver: publisher confirms, reconnects, consumer workers that acknowledge after
- the event route, RPC and statistics. Links ${libdir}/libsrdb1.so.1 as the C module does.
+ the event route, RPC and statistics. Uses $links.
 CONTROL
 mkdir -p "$out"
 deb="$out/kamailio-kazoo-go-modules_${version}_${arch}.deb"

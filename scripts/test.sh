@@ -15,3 +15,9 @@ go vet -tags bench ./bench/  # the benchmarks (bench/run.sh) at least compile
 go test -count=1 ./kazoo/...
 echo "== end-to-end tests"
 KAZOO_SO="$PWD/${BUILD:-build}/kazoo.so" KAZOO_CACHE="$PWD/${CACHE:-.cache/kamailio}" go test -count=1 -timeout 40m ${E2E_FLAGS:-} ./tests/...
+# Debian 13's Kamailio 6.0.1, in a trixie root (debootstrap, cached under /var/cache/kazoo-so):
+# build, kamailio -c and the smoke tests there. KAZOO_SKIP_DEBIAN13=1 leaves it out.
+if [ "${KAZOO_SKIP_DEBIAN13:-}" != 1 ] && [ "$(. /etc/os-release; echo "$VERSION_CODENAME")" != trixie ]; then
+	echo "== Debian 13 (kamailio 6.0.1): build and smoke tests"
+	OUT=build/matrix-ci.md TESTS=smoke scripts/matrix.sh debian13
+fi
