@@ -7,13 +7,14 @@ debver=${1:?version}; dir=${2:?dir}
 die() { echo "kamailio-headers: $*" >&2; exit 1; }
 mkdir -p "$dir"
 cd "$dir"
-ls kamailio_*.dsc >/dev/null 2>&1 && exit 0
+[ -f "kamailio_$(echo "$debver" | sed 's/^[0-9]*://').dsc" ] && exit 0
 # Some mirrors do not serve the upstream signature (kamailio_6.0.1.orig.tar.gz.asc: 404 for
 # trixie): apt-get source then fails although the .dsc and both tarballs arrived, their hashes
 # checked against the signed Sources index. That counts as fetched (prepare.sh unpacks with
 # dpkg-source --no-check); any other missing file does not.
 fetched() {
-	dsc=$(ls kamailio_*.dsc 2>/dev/null | head -1) && [ -n "$dsc" ] || return 1
+	dsc="kamailio_$(echo "$debver" | sed 's/^[0-9]*://').dsc"
+	[ -f "$dsc" ] || return 1
 	for f in $(sed -n '/^Files:/,/^[^ ]/s/^ [0-9a-f]* [0-9]* \(.*\)/\1/p' "$dsc"); do
 		case $f in *.asc) ;; *) [ -f "$f" ] || return 1 ;; esac
 	done

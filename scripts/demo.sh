@@ -49,10 +49,10 @@ sim_pid=$!
 for _ in $(seq 100); do [ -f "$work/sim-ready" ] && break; sleep 0.1; done
 [ -f "$work/sim-ready" ] || { echo "the simulator did not start"; cat "$work/sim.log"; exit 1; }
 
-echo "== starting Kamailio with build/kazoo.so and $cfg (SIP on udp:127.0.0.1:$sip_port)"
+echo "== starting Kamailio with ${BUILD:-build}/kazoo.so and $cfg (SIP on udp:127.0.0.1:$sip_port)"
 kamailio -f "$cfg" -P "$work/kamailio.pid" -Y "$work" -w "$work" \
 	-A "SIP_LISTEN=udp:127.0.0.1:$sip_port" -A "AMQP_URL=\"$amqp_url\"" \
-	-A "KAZOO_MODULE=\"$PWD/build/kazoo.so\"" -A "CTL_SOCKET=\"unix:$work/ctl\"" \
+	-A "KAZOO_MODULE=\"$PWD/${BUILD:-build}/kazoo.so\"" -A "CTL_SOCKET=\"unix:$work/ctl\"" \
 	-DD -E >"$work/kamailio.log" 2>&1 &
 kam_pid=$!
 for _ in $(seq 100); do kamcmd -s "unix:$work/ctl" core.version >/dev/null 2>&1 && break; sleep 0.1; done

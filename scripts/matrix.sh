@@ -63,7 +63,7 @@ run_target() {
 	none) e="not run"; d="not run" ;;
 	*)
 		run=${TESTS_RUN:-$target_run}; [ -n "$run" ] || { [ "$TESTS" = smoke ] && run=$SMOKE; }
-		"$@" sh -c "BUILD=$build KAZOO_CACHE=$top/$cache KAZOO_SO=$top/$build/kazoo.so go test -count=1 -timeout 40m -v ${run:+-run '$run'} ./tests/..." \
+		"$@" sh -c "BUILD=$build CACHE=$cache KAZOO_CACHE=$top/$cache KAZOO_SO=$top/$build/kazoo.so go test -count=1 -timeout 40m -v ${run:+-run '$run'} ./tests/..." \
 			>"$log.e2e" 2>&1
 		pass=$(grep -c '^--- PASS' "$log.e2e"); fail=$(grep -c '^--- FAIL' "$log.e2e"); skip=$(grep -c '^--- SKIP' "$log.e2e")
 		e="$pass passed, $fail failed, $skip skipped"
