@@ -20,7 +20,13 @@ fetched() {
 	done
 }
 try() { apt-get source --download-only "kamailio=$debver" >apt-source.log 2>&1 || fetched; }
+# listed but not served: no deb-src entry would help
+not_served() {
+	f=$(sed -n "s/^E: Failed to fetch [^ ]*\/\([^/ ]*\) *404.*/\1/p" apt-source.log | grep -v '\.asc$' | head -1)
+	[ -z "$f" ] || die "the archive lists kamailio $debver's source but does not serve its files ($f: 404): set KAMAILIO_SRC to a configured kamailio $debver tree"
+}
 if ! try; then
+	not_served
 	srcfile=/etc/apt/sources.list.d/kazoo-so-deb-src.sources
 	if [ ! -f "$srcfile" ]; then
 		[ "$(id -u)" = 0 ] || die "apt has no deb-src entry for kamailio; add one (or run as root, or set KAMAILIO_SRC)"
@@ -38,5 +44,5 @@ if ! try; then
 		fi
 	fi
 	apt-get update >apt-update.log 2>&1 || die "apt-get update failed, see $dir/apt-update.log"
-	try || die "apt-get source kamailio=$debver failed, see $dir/apt-source.log"
+	try || { not_served; die "apt-get source kamailio=$debver failed, see $dir/apt-source.log"; }
 fi

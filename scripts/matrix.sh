@@ -27,7 +27,7 @@ SMOKE='^(TestPublishWireFormat|TestQueryForms|TestQueryFailures|TestJSONDifferen
 # textops, siputils, kex, corex, ctl, jsonrpcs, rr, maxfwd, sanity, usrloc, registrar, auth,
 # htable, tmx, xhttp, xhttp_prom, presence, presence_xml, pua, db_sqlite, app_lua, cfgutils,
 # rtimer, sqlops) and no C module
-SRC_TESTS=${SRC_TESTS:-'^(TestPublishWireFormat|TestPublishBadInput|TestQueryForms|TestQueryFailures|TestQueryConcurrent|TestAsyncQuery|TestConsumePatterns|TestConsumeAckAfterRoute|TestKEMI|TestGoRuntimeOnlyWhereUsed|TestRPCStatusAndSubscriptions|TestRPCAndStatisticsOverHTTP|TestRegistrarAuth|TestBrokerStopAndRestart|TestStartupRefusals|TestVersionMismatchCaughtByBuild|TestBuildInputsRefused|TestHeadersOfAnotherVersionRefused)$'}
+SRC_TESTS=${SRC_TESTS:-'^(TestPublishWireFormat|TestPublishBadInput|TestQueryForms|TestQueryFailures|TestQueryConcurrent|TestAsyncQuery|TestConsumePatterns|TestConsumeAckAfterRoute|TestExampleLua|TestGoRuntimeOnlyWhereUsed|TestRPCStatusAndSubscriptions|TestRPCAndStatisticsOverHTTP|TestBrokerStopAndRestart|TestStartupRefusals|TestVersionMismatchCaughtByBuild|TestBuildInputsRefused|TestHeadersOfAnotherVersionRefused)$'}
 DIFF='TestJSONDifferential|TestConsumeNamingDifferential|TestPresenceDifferential|TestConsumeDeclarationsMatchCModule'
 [ $# -gt 0 ] || set -- debian12 debian13 sid
 mkdir -p build/matrix

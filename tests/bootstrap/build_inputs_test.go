@@ -81,7 +81,9 @@ func TestBuildInputsRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := run(t, ".", c.env, prepare, t.TempDir())
+			// what the caller's environment says of its own target (scripts/matrix.sh) is not this case's
+			env := append([]string{"KAMAILIO_SRC=", "KAMAILIO_BUILD_DIR=", "KAMAILIO_LIBDIR=", "KAZOO_ALLOW_UNTESTED="}, c.env...)
+			out, err := run(t, ".", env, prepare, t.TempDir())
 			if err == nil || !strings.Contains(out, c.want) {
 				t.Fatalf("want a failure saying %q, got (err %v):\n%s", c.want, err, out)
 			}
