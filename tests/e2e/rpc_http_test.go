@@ -113,9 +113,16 @@ func TestRPCAndStatisticsOverHTTP(t *testing.T) {
 	if out := rpc("kazoo.subscribe", `{"name": "http-sub", "exchange": "kz_http_in", "type": "topic", "queue": "kz-http-in", "routing": "x.*"}`); out["error"] != nil {
 		t.Fatalf("kazoo.subscribe over JSON-RPC: %v", out)
 	}
-	subs, _ := json.Marshal(rpc("kazoo.subscriptions")["result"])
-	if !strings.Contains(string(subs), "http-sub") {
-		t.Fatalf("kazoo.subscriptions over JSON-RPC: %s", subs)
+	// the subscription reaches consumer 1 through the control queue, after the RPC answered
+	var subs []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		subs, _ = json.Marshal(rpc("kazoo.subscriptions")["result"])
+		if strings.Contains(string(subs), "http-sub") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kazoo.subscriptions over JSON-RPC: %s", subs)
+		}
 	}
 	if out := rpc("kazoo.unsubscribe", "http-sub"); out["error"] != nil {
 		t.Fatalf("kazoo.unsubscribe over JSON-RPC: %v", out)

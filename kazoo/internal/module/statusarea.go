@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
 
 // Status areas (kazoo_abi.h): shared memory the shim allocated, which the RPC process
@@ -147,7 +149,11 @@ func (w *Worker) SetSubscriptionsArea(area []byte) {
 // publishSubscriptions writes the subscription list as JSON (sequence odd while writing).
 func (w *Worker) publishSubscriptions() {
 	w.subs.mu.Lock()
-	list, err := json.Marshal(w.subs.list)
+	subs := w.subs.list
+	if subs == nil {
+		subs = []subscription.Subscription{} // "[]", not "null", for kazoo.subscriptions
+	}
+	list, err := json.Marshal(subs)
 	w.subs.mu.Unlock()
 	if err != nil {
 		return
