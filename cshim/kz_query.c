@@ -25,6 +25,8 @@
 #include "kz_stats.h"
 #include "kz_wait.h"
 
+#define KZ_QUERY_TIMEOUT_MAX_MS 86400000 /* amqp_query_timeout_sec's maximum */
+
 /* the last reply of this process: $kzR */
 static uint8_t *kz_reply = NULL;
 static int kz_reply_cap = 0;
@@ -47,14 +49,27 @@ int kz_query_mod_init(void)
 }
 
 /* amqp_query_timeout_avp holds milliseconds (as the C module reads it, whatever its docs
- * say); else amqp_query_timeout_sec/_micro */
+ * say); else amqp_query_timeout_sec/_micro. A per-call value is bounded like the modparam
+ * (a day), so that no deadline or conversion downstream (poll's int, the async record's
+ * 32 bits) can overflow. */
 int64_t kz_query_timeout_ms(sip_msg_t *msg)
 {
 	pv_value_t v;
+	int64_t ms;
 
-	if(kz_timeout_pv && pv_get_spec_value(msg, kz_timeout_pv, &v) == 0) {
-		if((v.flags & PV_VAL_INT) && v.ri > 0)
-			return v.ri;
+	if(kz_timeout_pv && pv_get_spec_value(msg, kz_timeout_pv, &v) == 0
+			&& (v.flags & PV_VAL_INT) && v.ri != 0) {
+		ms = (int64_t)v.ri;
+		if(ms > KZ_QUERY_TIMEOUT_MAX_MS) {
+			LM_WARN("amqp_query_timeout_avp is %lld ms: above the maximum, %d ms is used\n",
+					(long long)ms, KZ_QUERY_TIMEOUT_MAX_MS);
+			return KZ_QUERY_TIMEOUT_MAX_MS;
+		}
+		if(ms > 0)
+			return ms;
+		LM_WARN("amqp_query_timeout_avp is %lld ms: not a timeout, amqp_query_timeout_sec/"
+				"_micro is used\n",
+				(long long)ms);
 	}
 	return (int64_t)kz_query_timeout_sec * 1000 + kz_query_timeout_micro / 1000;
 }
@@ -240,10 +255,10 @@ int w_kazoo_query5(sip_msg_t *msg, char *exchange, char *routing_key, char *payl
 {
 	str ex, rk, pl, hd;
 
-	if(check_readonly_target(msg, (kz_target_t *)target) < 0) {
-		kz_query_set_reply(NULL, -1);
+	/* a call that fails before it queries leaves $kzR null, not the previous reply */
+	kz_reply_len = -1;
+	if(check_readonly_target(msg, (kz_target_t *)target) < 0)
 		return -1;
-	}
 	if(get_str(msg, exchange, &ex, "exchange") < 0
 			|| get_str(msg, routing_key, &rk, "routing key") < 0
 			|| get_str(msg, payload, &pl, "payload") < 0

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,12 +45,16 @@ int kz_wait_outcome(int64_t deadline)
 	int r;
 
 	for(;;) {
+		/* poll() takes an int and waits forever when it is negative: a far deadline is
+		 * waited for in slices, never cast */
 		left = deadline - kz_monotonic_ms();
 		pfd.fd = wait_fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		r = poll(&pfd, 1, left > 0 ? (int)left : 0);
-		if(r >= 0 || errno != EINTR)
+		r = poll(&pfd, 1, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left);
+		if(r < 0 && errno == EINTR)
+			continue;
+		if(r != 0 || left <= INT_MAX)
 			break;
 	}
 	if(r < 0)

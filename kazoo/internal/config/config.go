@@ -60,8 +60,10 @@ func (c *Config) UsesTLS() bool {
 // Node is the Kazoo "Node" value for this Kamailio.
 func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
 
-// Parse decodes the records. Unknown keys are ignored so that an older Go side tolerates a
-// newer shim; values that do not parse are errors.
+// Parse decodes the records. The shim and this side are built together, so an unknown key
+// is a mismatch between them (cshim/kazoo_abi.h names the keys): an error, never a setting
+// silently dropped. Values that do not parse are errors too. The defaults are those of
+// cshim/kz_params.c, for a key the shim does not send.
 func Parse(blob []byte) (*Config, error) {
 	c := &Config{
 		AppName:          "kamailio",
@@ -69,12 +71,15 @@ func Parse(blob []byte) (*Config, error) {
 		ConnectTimeout:   2 * time.Second,
 		PublishTimeout:   2 * time.Second,
 		MaxPayload:       1 << 20,
+		GoMaxProcs:       1,
+		GoGCPercent:      25,
+		GoMemRelease:     time.Second,
 		LogLevel:         2,
 		PrimaryZone:      "local",
 		EventKey:         "Event-Category",
 		EventSubkey:      "Event-Name",
 		EventRoutes:      map[string]int{},
-		ConsumerWorkers:  1,
+		ConsumerWorkers:  8,
 		ConsumerPrefetch: 64,
 		TLS:              TLS{VerifyPeer: true, VerifyHostname: true},
 	}
@@ -177,6 +182,9 @@ func (c *Config) set(key, value string) error {
 		if fd, err = strconv.Atoi(value); err == nil {
 			c.ControlFDs = append(c.ControlFDs, fd)
 		}
+	default:
+		return fmt.Errorf("unknown configuration key %q from the C shim (kazoo.so built from"+
+			" mismatched sources)", key)
 	}
 	if err != nil {
 		return fmt.Errorf("modparam %s: %v", key, err)

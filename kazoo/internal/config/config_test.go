@@ -40,6 +40,7 @@ func TestParseErrors(t *testing.T) {
 		blob("node_hostname", "n", "amqp_connection", "amqp://h:99999999/"), // bad port
 		blob("node_hostname", "n", "amqp_heartbeats", "x"),
 		[]byte("node_hostname\x00n"),
+		blob("node_hostname", "n", "amqp_hearbeats", "5"), // unknown key: shim and Go disagree
 	} {
 		if _, err := Parse(b); err == nil {
 			t.Errorf("%q: no error", b)
@@ -58,5 +59,17 @@ func TestMaskURL(t *testing.T) {
 		if got := MaskURL(in); got != want {
 			t.Errorf("MaskURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The defaults are kz_params.c's, for a key the shim would not send.
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse(blob("node_hostname", "n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ConsumerWorkers != 8 || c.ConsumerPrefetch != 64 || c.GoMaxProcs != 1 || c.GoGCPercent != 25 ||
+		c.GoMemRelease != time.Second || c.MaxPayload != 1<<20 || c.Heartbeat != 10*time.Second {
+		t.Fatalf("%+v", c)
 	}
 }
