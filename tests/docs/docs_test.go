@@ -775,3 +775,90 @@ func TestDocHelpers(t *testing.T) {
 		t.Error("fenced blocks: counted by mentions only")
 	}
 }
+
+// ---- ranges ----
+
+// IntRange is one entry of kz_int_params[] (cshim/kz_params.c): the values an int parameter
+// accepts. Any: INT_MIN to INT_MAX, documented as "any integer".
+type IntRange struct {
+	Name     string
+	Min, Max int64
+	Any      bool
+}
+
+var (
+	reRangesDecl = regexp.MustCompile(`kz_int_param_t\s+kz_int_params\s*\[\s*\]\s*=`)
+	reRange      = regexp.MustCompile(`\{\s*"([^"]+)"\s*,\s*&\w+\s*,\s*([-\w]+)\s*,\s*([-\w]+)\s*[,}]`)
+	reDocRange   = regexp.MustCompile(`(?m)^Range: (?:(-?\d+) to (-?\d+)|(any integer))\b`)
+)
+
+// parseRanges reads kz_int_params[]; macros used as bounds are resolved from consts.
+func parseRanges(src string, consts map[string]int64) ([]IntRange, error) {
+	body, err := oneTable(stripComments(src), "kz_int_params[]", reRangesDecl)
+	if err != nil {
+		return nil, err
+	}
+	bound := func(s string) (int64, error) {
+		if v, ok := consts[s]; ok {
+			return v, nil
+		}
+		return strconv.ParseInt(s, 10, 64)
+	}
+	var out []IntRange
+	for _, m := range reRange.FindAllStringSubmatch(body, -1) {
+		r := IntRange{Name: m[1], Any: m[2] == "INT_MIN" && m[3] == "INT_MAX"}
+		if r.Min, err = bound(m[2]); err != nil {
+			return nil, fmt.Errorf("%s: min %q: %v", m[1], m[2], err)
+		}
+		if r.Max, err = bound(m[3]); err != nil {
+			return nil, fmt.Errorf("%s: max %q: %v", m[1], m[3], err)
+		}
+		out = append(out, r)
+	}
+	if n := strings.Count(body, "{") - 1; n != len(out) { // {0, 0, 0, 0} ends it
+		return nil, fmt.Errorf("kz_int_params[]: %d entries, %d understood", n, len(out))
+	}
+	return out, nil
+}
+
+// Every int parameter has a range in kz_int_params[], and its documentation gives the same.
+func TestDocumentsEveryRange(t *testing.T) {
+	root := repoRoot(t)
+	e := loadExports(t, root)
+	d := loadDoc(t, root)
+	ranges, err := parseRanges(readFile(t, root, "cshim/kz_params.c"), map[string]int64{
+		"INT_MIN": -1 << 31, "INT_MAX": 1<<31 - 1, "KZ_RABBITMQ_MAX_MESSAGE": 128 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]IntRange{}
+	for _, r := range ranges {
+		byName[r.Name] = r
+	}
+	for _, p := range e.Params {
+		r, ok := byName[p.Name]
+		if p.Type != "int" {
+			if ok {
+				t.Errorf("%s: a range for a %s parameter", p.Name, p.Type)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("int parameter %s has no entry in kz_int_params[]", p.Name)
+			continue
+		}
+		hs := d.headingsFor(p.Name)
+		if len(hs) == 0 {
+			continue // TestDocumentsEveryExport says so
+		}
+		m := reDocRange.FindStringSubmatch(hs[0].Body)
+		switch {
+		case m == nil:
+			t.Errorf("%s: no \"Range: <min> to <max>\" line in its documentation", p.Name)
+		case r.Any != (m[3] != ""):
+			t.Errorf("%s: documented as %q, kz_int_params[] says %d to %d", p.Name, m[0], r.Min, r.Max)
+		case !r.Any && (m[1] != strconv.FormatInt(r.Min, 10) || m[2] != strconv.FormatInt(r.Max, 10)):
+			t.Errorf("%s: documented as %q, kz_int_params[] says %d to %d", p.Name, m[0], r.Min, r.Max)
+		}
+	}
+}
