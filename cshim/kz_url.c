@@ -187,7 +187,7 @@ static int ipv6_ok(const char *host, const char *end)
 
 int kz_url_check(const char *url, char *why, size_t why_len)
 {
-	const char *p = url, *auth_end, *host, *end, *colon, *path_end, *frag;
+	const char *p = url, *uri, *auth_end, *host, *end, *colon, *path_end, *frag;
 	size_t n = strlen(url);
 	long port;
 	char *num_end;
@@ -195,12 +195,6 @@ int kz_url_check(const char *url, char *why, size_t why_len)
 	if(n == 0 || n > KZ_URL_MAX) {
 		snprintf(why, why_len, "length must be 1 to %d characters", KZ_URL_MAX);
 		return -1;
-	}
-	for(size_t i = 0; i < n; i++) {
-		if((unsigned char)url[i] <= ' ' || url[i] == 0x7f) {
-			snprintf(why, why_len, "spaces and control characters must be %%-escaped");
-			return -1;
-		}
 	}
 	if(strncmp(p, "zone=", 5) == 0) {
 		const char *semi = strchr(p, ';');
@@ -210,6 +204,7 @@ int kz_url_check(const char *url, char *why, size_t why_len)
 		}
 		p = semi + 1;
 	}
+	uri = p; /* the zone is a name: anything up to ';' */
 	if(strncmp(p, "amqp://", 7) == 0 || strncmp(p, "kazoo://", 8) == 0) {
 		p = strstr(p, "://") + 3;
 	} else if(strncmp(p, "amqps://", 8) == 0) {
@@ -217,6 +212,12 @@ int kz_url_check(const char *url, char *why, size_t why_len)
 	} else {
 		snprintf(why, why_len, "the scheme must be amqp://, amqps:// or kazoo://");
 		return -1;
+	}
+	for(; *uri; uri++) {
+		if((unsigned char)*uri <= ' ' || *uri == 0x7f) {
+			snprintf(why, why_len, "spaces and control characters must be %%-escaped");
+			return -1;
+		}
 	}
 	end = p + strcspn(p, "/?#");
 	auth_end = NULL;

@@ -46,6 +46,8 @@ var corpus = []string{
 	"amqps://u:p@rabbit.example.com:5671/vh",
 	"kazoo://u:p@h/",
 	"zone=west;amqp://u:p@h:5672",
+	"zone=my west;amqp://u:p@h:5672",
+	"zone=z amqp://h/",
 	"amqp://h",
 	"amqp://[::1]:5672/",
 	"amqp://[fe80::1%25eth0]:5672/",
