@@ -73,6 +73,18 @@ func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription)
 // queues the event. What cannot be handled is rejected without requeue (dead-lettered when
 // the queue has a dead-letter exchange) or, without a route, acknowledged, with one log line.
 func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
+	st.prepare(ch, d)
+	if len(d.Body) > scratchKept {
+		// the scratch buffers grew to the size of this message: let them go rather than
+		// hold up to amqp_max_payload several times for good
+		st.strict, st.norm = nil, payload.Normalizer{}
+	}
+}
+
+// scratchKept is the largest message whose scratch buffers are kept for the next one.
+const scratchKept = 64 << 10
+
+func (st *deliveryState) prepare(ch *amqp.Channel, d amqp.Delivery) {
 	m := st.w.m
 	if d.Redelivered {
 		m.count(counterRedelivered)
