@@ -212,6 +212,13 @@ int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
 int32_t kzgo_take_event(uint32_t done, uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
 
 /*
+ * The C thread cannot allocate the `size` bytes the next event needs (pkg memory): Go
+ * drops it with one log line - a message is rejected without requeue, an async query's
+ * outcome is replaced by its failure (small enough to take next).
+ */
+void kzgo_refuse_event(int64_t size);
+
+/*
  * kazoo_subscribe(json) and kazoo_subscribe(exchange, type, queue, routing_key): checked
  * here, then handed to every consumer worker. kazoo_unsubscribe(name): name is the
  * subscription's "name", else its queue.

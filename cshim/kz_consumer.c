@@ -257,8 +257,10 @@ static void worker_loop(int index)
 			if(len > cap) {
 				uint8_t *p = pkg_realloc(buf, len);
 				if(p == NULL) {
-					PKG_MEM_ERROR;
-					exit(-1);
+					/* not fatal: exiting would stop Kamailio, and a message acknowledged
+					 * after its route, still queued, would stop it again at every start */
+					kzgo_refuse_event(len);
+					continue;
 				}
 				buf = p;
 				cap = len;

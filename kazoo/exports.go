@@ -321,6 +321,18 @@ func kzgo_take_event(done C.uint32_t, ints *C.uint32_t, buf *C.uint8_t, capacity
 	return C.int32_t(ev.Kind)
 }
 
+//export kzgo_refuse_event
+func kzgo_refuse_event(size C.int64_t) {
+	defer func() {
+		if r := recover(); r != nil && mod != nil {
+			mod.Log.Errorf("BUG: Go panic in kzgo_refuse_event: %v\n%s", r, debug.Stack())
+		}
+	}()
+	if worker != nil {
+		worker.Refuse(int64(size))
+	}
+}
+
 //export kzgo_subscribe
 func kzgo_subscribe(desc *C.uint8_t, descLen C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
 	defer func() {

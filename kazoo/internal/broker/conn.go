@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,10 @@ type Options struct {
 	// OnReturn, when set, gets the messages other than queries that the broker returned
 	// as unroutable (mandatory publishes), on the channel's goroutine.
 	OnReturn func(c *Conn, r amqp.Return)
+	// MaxBody (amqp_max_payload) is the largest message body a connection takes in: a
+	// larger one arrives with an empty body, its bytes dropped unread (see frameLimitConn);
+	// TakeOversized tells it from an empty message. 0: no limit.
+	MaxBody uint64
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -72,8 +77,9 @@ type Conn struct {
 	firstDone chan struct{} // closed when the first connect attempt ended, either way
 	firstOnce sync.Once
 
-	mu   sync.Mutex
-	conn *amqp.Connection // nil unless Open
+	mu        sync.Mutex
+	conn      *amqp.Connection // nil unless Open
+	oversized *oversizedLog    // what conn's frame limiter dropped
 
 	pubMu sync.Mutex  // serialises publishes; guards pub and qpub
 	pub   *pubChannel // the confirm-mode channel publishes go to
@@ -147,10 +153,21 @@ func (c *Conn) current() *amqp.Connection {
 	return c.conn
 }
 
-func (c *Conn) setCurrent(conn *amqp.Connection) {
+func (c *Conn) setCurrent(conn *amqp.Connection, oversized *oversizedLog) {
 	c.mu.Lock()
-	c.conn = conn
+	c.conn, c.oversized = conn, oversized
 	c.mu.Unlock()
+}
+
+// TakeOversized tells whether the delivery with that consumer tag and delivery tag, which
+// arrived with an empty body on the current connection, had its body dropped because it
+// was larger than Options.MaxBody; the record is forgotten (each delivery is looked up
+// once). A consumer calls it only for empty bodies.
+func (c *Conn) TakeOversized(consumerTag string, deliveryTag uint64) (*Oversized, bool) {
+	c.mu.Lock()
+	seen := c.oversized
+	c.mu.Unlock()
+	return seen.take(consumerTag, deliveryTag)
 }
 
 func (c *Conn) endFirstAttempt() { c.firstOnce.Do(func() { close(c.firstDone) }) }
@@ -161,7 +178,7 @@ func (c *Conn) maintain() {
 	backoff := c.opt.MinBackoff
 	failures := 0
 	for {
-		conn, err := c.dial()
+		conn, oversized, err := c.dial()
 		if err != nil {
 			failures++
 			c.errors.Add(1)
@@ -184,18 +201,18 @@ func (c *Conn) maintain() {
 			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
 		}
 		failures, backoff = 0, c.opt.MinBackoff
-		if err := c.setupReplies(conn); err != nil {
+		if err := c.setupReplies(conn, oversized); err != nil {
 			c.log.Errorf("broker %s: kazoo_query unavailable: %v", c.Broker.Masked(), err)
 		} else {
 			c.repliesReady.Store(true)
 		}
-		c.setCurrent(conn)
+		c.setCurrent(conn, oversized)
 		c.setState(Open)
 		c.endFirstAttempt()
 		c.changed(true, conn, "")
 		reason := c.serve(conn)
 		c.repliesReady.Store(false)
-		c.setCurrent(nil)
+		c.setCurrent(nil, nil)
 		_ = conn.Close()
 		select {
 		case <-c.stop:
@@ -221,18 +238,45 @@ func (c *Conn) changed(open bool, conn *amqp.Connection, reason string) {
 	}
 }
 
-func (c *Conn) dial() (*amqp.Connection, error) {
+// dial opens a connection whose reads go through a frame limiter (Options.MaxBody); for
+// amqps:// the limiter reads the decrypted stream, so this does the TLS handshake itself
+// and gives amqp091 the URL with the scheme amqp:// (amqp091 would otherwise put TLS
+// above the limiter).
+func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(c.opt.ConnectionName)
+	tcp := dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout)
+	url := c.Broker.URL
+	var limited *frameLimitConn
 	cfg := amqp.Config{
 		Heartbeat:  c.opt.Heartbeat,
-		Dial:       dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout),
 		Properties: props,
+		Dial: func(network, addr string) (net.Conn, error) {
+			var conn net.Conn
+			var err error
+			if c.Broker.URI.Scheme == "amqps" {
+				conn, err = dialTLS(tcp, c.Broker.URI, c.opt.TLS)
+			} else {
+				conn, err = tcp(network, addr)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if c.opt.MaxBody == 0 {
+				return conn, nil
+			}
+			limited = newFrameLimitConn(conn, c.opt.MaxBody)
+			return limited, nil
+		},
 	}
-	if c.opt.TLS != nil {
-		cfg.TLSClientConfig = c.opt.TLS.Clone() // amqp091 sets ServerName per broker
+	if c.Broker.URI.Scheme == "amqps" {
+		url = plaintextScheme(url)
 	}
-	return amqp.DialConfig(c.Broker.URL, cfg)
+	conn, err := amqp.DialConfig(url, cfg)
+	if err != nil || limited == nil {
+		return conn, nil, err
+	}
+	return conn, limited.seen, nil
 }
 
 // serve waits until conn dies or the module stops; returns why.

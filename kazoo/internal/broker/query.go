@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -22,7 +23,7 @@ func (c *Conn) ReplyQueue() string { return c.replyQueue }
 
 // setupReplies declares the reply queue, binds it to "targeted" and consumes it. Runs in
 // maintain() after each connect.
-func (c *Conn) setupReplies(conn *amqp.Connection) error {
+func (c *Conn) setupReplies(conn *amqp.Connection, oversized *oversizedLog) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
@@ -44,13 +45,19 @@ func (c *Conn) setupReplies(conn *amqp.Connection) error {
 	if err != nil {
 		return fail("consuming reply queue", err)
 	}
-	go c.receiveReplies(deliveries)
+	go c.receiveReplies(deliveries, oversized)
 	return nil
 }
 
-func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery) {
+func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery, oversized *oversizedLog) {
 	var p fastjson.Parser
 	for d := range deliveries {
+		if len(d.Body) == 0 {
+			if o, ok := oversized.take(d.ConsumerTag, d.DeliveryTag); ok {
+				c.oversizedReply(o)
+				continue
+			}
+		}
 		v, err := p.ParseBytes(d.Body)
 		msgID := ""
 		if err == nil {
@@ -64,6 +71,41 @@ func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery) {
 			c.log.Debugf("late or unknown reply for Msg-ID %s dropped", msgID)
 		}
 	}
+}
+
+// oversizedReply ends the query that waits for a reply whose body was dropped unread for
+// its size, when the body's first bytes name its Msg-ID; the query fails at once instead
+// of waiting out its timeout. Otherwise the reply is reported and forgotten.
+func (c *Conn) oversizedReply(o *Oversized) {
+	msgID := msgIDInPrefix(o.Prefix())
+	if msgID != "" && c.replies.deliver(msgID, replyEvent{oversized: o}) {
+		return
+	}
+	c.log.Errorf("reply of %d bytes on %s is larger than amqp_max_payload (%d): dropped unread (Msg-ID %q, no query waits for it)",
+		o.Size, c.replyQueue, o.Limit, msgID)
+}
+
+// msgIDInPrefix finds "Msg-ID":"<id>" in the first bytes of a JSON object (not parsed:
+// the rest of it was never read). Kazoo puts its default headers, Msg-ID among them, at the
+// start of a message. "" when absent or escaped.
+func msgIDInPrefix(b []byte) string {
+	i := bytes.Index(b, []byte(`"Msg-ID"`))
+	if i < 0 {
+		return ""
+	}
+	b = bytes.TrimLeft(b[i+len(`"Msg-ID"`):], " \t\r\n")
+	if len(b) == 0 || b[0] != ':' {
+		return ""
+	}
+	b = bytes.TrimLeft(b[1:], " \t\r\n")
+	if len(b) == 0 || b[0] != '"' {
+		return ""
+	}
+	end := bytes.IndexAny(b[1:], `"\`)
+	if end < 0 || b[1+end] != '"' {
+		return ""
+	}
+	return string(b[1 : 1+end])
 }
 
 // Pending is a query on its way: published, waiting for its outcome. A value, kept by its
@@ -122,6 +164,9 @@ func (p *Pending) Result() (reply []byte, done bool, err error) {
 			p.c.Broker.Masked(), p.ev.returned.Code, p.ev.returned.Reason, p.m.Exchange, p.m.RoutingKey)
 		err.Returned = p.ev.returned
 		return nil, true, err
+	case p.ev.oversized != nil:
+		return nil, true, status.Errorf(status.Rejected, "reply of %d bytes is larger than amqp_max_payload (%d): dropped unread",
+			p.ev.oversized.Size, p.ev.oversized.Limit)
 	case p.ev.closed != nil:
 		if p.ev.closed.closeErr == nil {
 			return nil, true, status.Errorf(status.NoBroker, "broker %s: connection lost before the reply", p.c.Broker.Masked())

@@ -28,6 +28,8 @@ type replyEvent struct {
 	body     []byte           // the reply, when returned and closed are nil
 	returned *status.Returned // why the broker returned the request unroutable
 	closed   *pubChannel      // the request's channel closed before any reply
+	// the reply's body was larger than amqp_max_payload and dropped unread
+	oversized *Oversized
 }
 
 func newReplyRouter() *replyRouter {

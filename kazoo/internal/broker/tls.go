@@ -5,7 +5,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 )
@@ -55,4 +60,38 @@ func TLSConfig(t config.TLS) (*tls.Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// dialTLS opens an amqps:// connection up to the end of the TLS handshake, which runs under
+// the connect deadline dial set. The broker's host name is the server name unless the
+// configuration sets one (what amqp091 does when it runs TLS itself).
+func dialTLS(dial func(network, addr string) (net.Conn, error), uri amqp.URI, base *tls.Config) (net.Conn, error) {
+	conn, err := dial("tcp", net.JoinHostPort(uri.Host, strconv.Itoa(uri.Port)))
+	if err != nil {
+		return nil, err
+	}
+	var cfg *tls.Config
+	if base != nil {
+		cfg = base.Clone()
+	} else {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = uri.Host
+	}
+	client := tls.Client(conn, cfg)
+	if err := client.Handshake(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return client, nil
+}
+
+// plaintextScheme is an amqps:// URL as amqp://, for amqp091 once dialTLS did the TLS part
+// (the port was resolved from the original URL, so amqp://'s default port does not matter).
+func plaintextScheme(url string) string {
+	if i := strings.Index(url, "://"); i >= 0 {
+		return "amqp" + url[i:]
+	}
+	return url
 }

@@ -76,7 +76,7 @@ func EncodeAsync(r AsyncRequest) []byte {
 // runAsync performs one async query and queues its outcome for the C thread.
 func (w *Worker) runAsync(req AsyncRequest) {
 	reply, sent, err := w.m.queryOnce(req.Exchange, req.RoutingKey, req.Payload, req.Headers, req.Timeout)
-	ev := Event{Kind: EventAsyncReply, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.ReplyRoute, Body: reply}
+	ev := Event{Kind: EventAsyncReply, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.ReplyRoute, FailRoute: req.FailRoute, Body: reply}
 	if err != nil {
 		ev = Event{Kind: EventAsyncFail, TIndex: req.TIndex, TLabel: req.TLabel, Route: req.FailRoute,
 			Body: fmt.Appendf(nil, "kazoo_async_query to exchange '%s' with routing key '%s' failed: %v", req.Exchange, req.RoutingKey, err)}

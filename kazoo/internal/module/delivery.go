@@ -22,6 +22,8 @@ type delivery struct {
 	tag        uint64
 	afterRoute bool // acknowledge when the route has run (else when the C thread takes it)
 	w          *Worker
+	// for the log line of a message refused in C (Worker.Refuse)
+	exchange, subscription string
 }
 
 func (d *delivery) dead() bool { return d.ch.IsClosed() }
@@ -47,11 +49,12 @@ type deliveryState struct {
 	routes    *routeResolver
 	strict    []byte
 	members   []payload.Member
+	id        string // sub.ID()
 }
 
 func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription) *deliveryState {
 	st := &deliveryState{w: w, bc: bc, sub: sub, zone: bc.Broker.Zone,
-		key: w.m.Cfg.EventKey, sub2: w.m.Cfg.EventSubkey, routes: newRouteResolver(w.m.Cfg.EventRoutes)}
+		key: w.m.Cfg.EventKey, sub2: w.m.Cfg.EventSubkey, routes: newRouteResolver(w.m.Cfg.EventRoutes), id: sub.ID()}
 	if st.zone == "" {
 		st.zone = w.m.Cfg.PrimaryZone
 	}
@@ -70,9 +73,28 @@ func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription)
 // queues the event. What cannot be handled is rejected without requeue (dead-lettered when
 // the queue has a dead-letter exchange) or, without a route, acknowledged, with one log line.
 func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
+	st.prepare(ch, d)
+	if len(d.Body) > scratchKept {
+		// the scratch buffers grew to the size of this message: let them go rather than
+		// hold up to amqp_max_payload several times for good
+		st.strict, st.norm = nil, payload.Normalizer{}
+	}
+}
+
+// scratchKept is the largest message whose scratch buffers are kept for the next one.
+const scratchKept = 64 << 10
+
+func (st *deliveryState) prepare(ch *amqp.Channel, d amqp.Delivery) {
 	m := st.w.m
 	if d.Redelivered {
 		m.count(counterRedelivered)
+	}
+	if len(d.Body) == 0 {
+		// an empty body may be one the connection dropped unread for its size
+		if o, ok := st.bc.TakeOversized(d.ConsumerTag, d.DeliveryTag); ok {
+			st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d), dropped unread", o.Size, o.Limit))
+			return
+		}
 	}
 	if len(d.Body) > m.Cfg.MaxPayload {
 		st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d)", len(d.Body), m.Cfg.MaxPayload))
@@ -107,7 +129,8 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 		return
 	}
 	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},
-		&delivery{ch: ch, tag: d.DeliveryTag, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w})
+		&delivery{ch: ch, tag: d.DeliveryTag, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w,
+			exchange: d.Exchange, subscription: st.id})
 }
 
 // reject refuses a delivery without requeue (dead-lettered when the queue has a

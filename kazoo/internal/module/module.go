@@ -74,6 +74,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory
 	opt.OnReturn = m.returned
+	opt.MaxBody = uint64(max(cfg.MaxPayload, 0))
 	tc, err := broker.TLSConfig(cfg.TLS)
 	if err != nil && cfg.UsesTLS() {
 		log.Errorf("amqps connections: %v", err)

@@ -205,6 +205,10 @@ func (m *Module) prepareQuery(exchange, routingKey, body, headers []byte, timeou
 
 // acceptReply checks a reply and completes it into m.reply.
 func (m *Module) acceptReply(conn *broker.Conn, reply []byte) error {
+	if len(reply) > scratchKept {
+		// the scratch buffers grow to the reply's size: let them go once it is done with
+		defer func() { m.strict, m.norm = nil, payload.Normalizer{} }()
+	}
 	if len(reply) > m.Cfg.MaxPayload {
 		return status.Errorf(status.Rejected, "reply of %d bytes is larger than amqp_max_payload (%d)", len(reply), m.Cfg.MaxPayload)
 	}

@@ -18,6 +18,7 @@ const RouteCallback = 0xffffffff
 type Event struct {
 	Kind                  int
 	TIndex, TLabel, Route uint32 // async: the transaction and its route; message: Route
+	FailRoute             uint32 // async reply: the failure route, should the reply not fit
 	Handle                uint32 // message: what EventDone acknowledges
 	Body                  []byte // async: reply or failure reason; message: $kzE
 	Reply                 []byte // async failure: $kzR in the failure route (returned request)
@@ -143,6 +144,46 @@ func (w *Worker) Take(limit int) (ev Event, size int, ok bool) {
 		}
 		w.mu.Unlock()
 		return ev, ev.Size(), true
+	}
+}
+
+// Refuse drops the next event, for which the C thread could not get size bytes of private
+// (pkg) memory. Exiting instead would lose the process, and a message acknowledged after
+// its route would still be queued and kill it again at every restart: a message is
+// rejected without requeue (dead-lettered where its queue has a dead-letter exchange), an
+// async query's outcome becomes its failure with a reason that fits. One log line each.
+func (w *Worker) Refuse(size int64) {
+	const why = "does not fit in this process's private memory (pkg: raise -M, or lower amqp_max_payload)"
+	w.mu.Lock()
+	if len(w.queue) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	ev := w.queue[0]
+	if ev.Kind == EventAsyncReply || ev.Kind == EventAsyncFail {
+		route := ev.Route
+		if ev.Kind == EventAsyncReply {
+			route = ev.FailRoute
+		}
+		w.queue[0] = Event{Kind: EventAsyncFail, TIndex: ev.TIndex, TLabel: ev.TLabel, Route: route,
+			Body: fmt.Appendf(nil, "kazoo_async_query: its outcome of %d bytes %s", size, why)}
+		w.mu.Unlock() // the C thread logs the reason when it runs the failure route
+		return
+	}
+	w.queue[0] = Event{}
+	w.queue = w.queue[1:]
+	d := w.pending[ev.Handle]
+	delete(w.pending, ev.Handle)
+	w.mu.Unlock()
+	if d == nil { // a connection event
+		w.m.Log.Errorf("connection event of %d bytes %s: not run", size, why)
+		return
+	}
+	w.m.Log.Errorf("event from exchange '%s' with routing key '%s' (subscription %s) of %d bytes %s: rejected",
+		d.exchange, ev.RoutingKey, d.subscription, size, why)
+	w.m.count(counterRejected)
+	if err := d.ch.Reject(d.tag, false); err != nil {
+		w.m.Log.Debugf("reject failed (the broker will redeliver): %v", err)
 	}
 }
 
