@@ -193,7 +193,7 @@ func (c *Conn) maintain() {
 		c.setState(Open)
 		c.endFirstAttempt()
 		c.changed(true, conn, "")
-		reason := c.serve(conn)
+		reason := c.Broker.Redact(c.serve(conn))
 		c.repliesReady.Store(false)
 		c.setCurrent(nil)
 		_ = conn.Close()
@@ -232,7 +232,8 @@ func (c *Conn) dial() (*amqp.Connection, error) {
 	if c.opt.TLS != nil {
 		cfg.TLSClientConfig = c.opt.TLS.Clone() // amqp091 sets ServerName per broker
 	}
-	return amqp.DialConfig(c.Broker.URL, cfg)
+	conn, err := amqp.DialConfig(c.Broker.URL, cfg)
+	return conn, c.Broker.RedactError(err) // it goes to the log and to connection events
 }
 
 // serve waits until conn dies or the module stops; returns why.
