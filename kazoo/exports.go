@@ -556,7 +556,11 @@ func kzgo_encode(in *C.uint8_t, inLen C.int64_t, out *C.uint8_t, capacity C.int6
 		}
 	}()
 	dst := view(out, capacity)[:0]
-	res := kzjson.Encode(dst, view(in, inLen))
+	res, cut := kzjson.EncodeCut(dst, view(in, inLen))
+	if cut && mod != nil { // cut as the C module cuts, but not silently
+		mod.Log.LimitedWarnf("kz.encode outputs cut", "{kz.encode} / kazoo_encode: the encoding of %d input bytes was cut at %d bytes (the limit of a routing key word, as in the C module)",
+			int(inLen), len(res))
+	}
 	*length = C.int64_t(len(res))
 	if !fits(res, dst) {
 		return C.KZ_ERR_BUFFER

@@ -46,6 +46,11 @@ func (l *Logger) LimitedErrorf(key, format string, args ...any) {
 	l.LimitedLogf(key, Err, format, args...)
 }
 
+// LimitedWarnf is Warnf rate-limited under key (see LimitedLogf).
+func (l *Logger) LimitedWarnf(key, format string, args ...any) {
+	l.LimitedLogf(key, Warn, format, args...)
+}
+
 // LimitedDebugf is Debugf rate-limited under key (see LimitedLogf).
 func (l *Logger) LimitedDebugf(key, format string, args ...any) {
 	l.LimitedLogf(key, Debug, format, args...)
