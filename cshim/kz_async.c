@@ -39,6 +39,7 @@
 #include "modules/tm/tm_load.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_query.h"
 #include "kz_async.h"
 #include "kz_le.h"
@@ -145,10 +146,31 @@ static int resume(uint32_t *ints, struct action *a)
 	return tmb.t_continue_cb(ints[0], ints[1], &name, NULL);
 }
 
+/* the route index of a record (the SIP worker's, through Go) within the route list */
+static int route_index_ok(uint32_t ref, struct route_list *rt)
+{
+	if(ref & KZ_ASYNC_KEMI_REF) /* resume() checks the callback's index */
+		return 1;
+	if(ref < (uint32_t)rt->entries)
+		return 1;
+	LM_ERR("BUG: async query record names route %u of %d\n", ref, rt->entries);
+	return 0;
+}
+
 void kz_async_resume(int kind, uint32_t *ints, uint8_t *buf, int64_t len)
 {
 	struct action *a = NULL;
 
+	/* the lengths came back from Go: the reply, or the reason and then ints[3] bytes */
+	if(!kz_len_ok(len, INT_MAX, "an async outcome length")
+			|| (kind != KZ_EVENT_ASYNC_REPLY
+					&& !kz_len_ok(ints[3], len, "an async failure reply length"))
+			|| !route_index_ok(ints[2],
+					kind == KZ_EVENT_ASYNC_REPLY ? &onreply_rt : &failure_rt)) {
+		/* not resumed: tm ends the suspended transaction at its timeout */
+		kz_stat_inc(KZ_STAT_ASYNC_FAILED);
+		return;
+	}
 	kz_stat_inc(kind == KZ_EVENT_ASYNC_REPLY ? KZ_STAT_ASYNC_OK : KZ_STAT_ASYNC_FAILED);
 	if(kind == KZ_EVENT_ASYNC_REPLY) {
 		kz_query_set_reply(buf, (int)len);

@@ -39,6 +39,7 @@
 #include "kazoo_abi.h"
 #include "kz_params.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_async.h"
 #include "kz_consumer.h"
 #include "kz_stats.h"
@@ -201,6 +202,12 @@ static void run_mod_init(void)
  * unacknowledged and the broker delivers it again */
 static uint32_t run_event(uint32_t *ints, uint8_t *buf, int64_t len)
 {
+	/* lengths and route from Go: the payload within the event, a route that exists */
+	if(!kz_len_ok(len, INT_MAX, "an event length") || !kz_len_ok(ints[1], len, "a payload length")
+			|| (ints[2] != KZ_ROUTE_CALLBACK && ints[2] >= (uint32_t)event_rt.entries)) {
+		LM_ERR("BUG: event record refused (route %u of %d)\n", ints[2], event_rt.entries);
+		return ints[0]; /* acknowledged: it would be refused again */
+	}
 	event_payload.s = (char *)buf;
 	event_payload.len = (int)ints[1];
 	event_routing_key.s = (char *)buf + ints[1];
@@ -233,7 +240,7 @@ static void worker_loop(int index)
 	if(kzgo_consumer_start(index, kz_async_reader_fd(), notify[index - 1][1],
 			   control[index - 1][0], kz_errbuf, sizeof(kz_errbuf), &kz_errlen)
 			!= KZ_OK) {
-		LM_CRIT("kazoo consumer %d cannot start: %.*s\n", index, (int)kz_errlen, kz_errbuf);
+		LM_CRIT("kazoo consumer %d cannot start: %.*s\n", index, kz_errlen_checked(), kz_errbuf);
 		exit(-1);
 	}
 	if(index == 1) {
@@ -241,7 +248,7 @@ static void worker_loop(int index)
 		run_mod_init();
 		kz_errlen = 0;
 		if(kzgo_consumer_ready(kz_errbuf, sizeof(kz_errbuf), &kz_errlen) != KZ_OK)
-			LM_ERR("cannot start consuming: %.*s\n", (int)kz_errlen, kz_errbuf);
+			LM_ERR("cannot start consuming: %.*s\n", kz_errlen_checked(), kz_errbuf);
 	}
 	for(;;) {
 		if(read(notify[index - 1][0], wake, sizeof(wake)) < 0 && errno != EINTR) {

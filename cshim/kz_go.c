@@ -35,11 +35,19 @@
 #include "go_runtime.h"
 #include "kz_params.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_status.h"
 #include "kz_rpc.h"
 
 unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
 int64_t kz_errlen;
+
+int kz_errlen_checked(void)
+{
+	if(!kz_len_ok(kz_errlen, sizeof(kz_errbuf), "an error text length"))
+		return 0;
+	return (int)kz_errlen;
+}
 
 static int log_pipe[2] = {-1, -1};
 static char *go_cfg = NULL; /* "key\0value\0" records, built in mod_init, inherited by fork */
@@ -242,7 +250,7 @@ static int start_go_here(void)
 	r = kzgo_init((uint8_t *)go_cfg, go_cfg_len, log_pipe[1], kz_errbuf,
 			sizeof(kz_errbuf), &kz_errlen);
 	if(r != KZ_OK) {
-		LM_ERR("cannot start the module's Go side: %.*s\n", (int)kz_errlen, kz_errbuf);
+		LM_ERR("cannot start the module's Go side: %.*s\n", kz_errlen_checked(), kz_errbuf);
 		return -1;
 	}
 	go_started_here = 1;

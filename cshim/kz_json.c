@@ -22,6 +22,7 @@
 #include "core/mem/mem.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_params.h"
 #include "kz_json.h"
 
@@ -92,13 +93,16 @@ static int json_get(str *doc, str *path, str *out, int *kind)
 				escape_char(), buf, cap, &len, &k, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 		if(rc != KZ_ERR_BUFFER)
 			break;
-		if((buf = result_buffer(len, &cap)) == NULL)
+		if(!kz_grow_ok(len, cap, INT_MAX, "a result length")
+				|| (buf = result_buffer(len, &cap)) == NULL)
 			return -1;
 	}
 	if(rc != KZ_OK) {
-		LM_ERR("kz.json '%.*s': %.*s\n", path->len, path->s, (int)kz_errlen, kz_errbuf);
+		LM_ERR("kz.json '%.*s': %.*s\n", path->len, path->s, kz_errlen_checked(), kz_errbuf);
 		k = KZ_JSON_INVALID;
 		len = 0;
+	} else if(!kz_len_ok(len, cap, "a result length")) {
+		return -1;
 	}
 	result_taken();
 	out->s = (char *)buf;
@@ -117,7 +121,7 @@ static int json_count(str *doc, str *path, long *count)
 	if(kzgo_json_count((uint8_t *)doc->s, doc->len, (uint8_t *)path->s, path->len,
 			   escape_char(), &n, kz_errbuf, sizeof(kz_errbuf), &kz_errlen)
 			!= KZ_OK) {
-		LM_ERR("kz.json.count '%.*s': %.*s\n", path->len, path->s, (int)kz_errlen, kz_errbuf);
+		LM_ERR("kz.json.count '%.*s': %.*s\n", path->len, path->s, kz_errlen_checked(), kz_errbuf);
 		n = 0;
 	}
 	*count = (long)n;
@@ -132,9 +136,12 @@ static int encode(str *in, str *out)
 	if(kz_go_ensure() < 0)
 		return -1;
 	buf = result_buffer(0, &cap);
-	while(buf && kzgo_encode((uint8_t *)in->s, in->len, buf, cap, &len) == KZ_ERR_BUFFER)
+	while(buf && kzgo_encode((uint8_t *)in->s, in->len, buf, cap, &len) == KZ_ERR_BUFFER) {
+		if(!kz_grow_ok(len, cap, INT_MAX, "a result length"))
+			return -1;
 		buf = result_buffer(len, &cap);
-	if(buf == NULL)
+	}
+	if(buf == NULL || !kz_len_ok(len, cap, "a result length"))
 		return -1;
 	result_taken();
 	out->s = (char *)buf;
@@ -448,11 +455,20 @@ static int kazoo_json_keys(sip_msg_t *msg, str j, str p, pv_spec_t *spec)
 				cap, &len, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 		if(rc != KZ_ERR_BUFFER)
 			break;
+		if(!kz_grow_ok(len, cap, INT_MAX, "a result length"))
+			return -1;
 		buf = result_buffer(len, &cap);
 	}
 	if(rc != KZ_OK) {
-		LM_ERR("kazoo_json_keys '%.*s': %.*s\n", p.len, p.s, (int)kz_errlen, kz_errbuf);
+		LM_ERR("kazoo_json_keys '%.*s': %.*s\n", p.len, p.s, kz_errlen_checked(), kz_errbuf);
 		return 1; /* as the C module: nothing added */
+	}
+	/* the keys are 0-terminated: the last one too, or strlen would run past the buffer */
+	if(!kz_len_ok(len, cap, "a result length"))
+		return -1;
+	if(len > 0 && buf[len - 1] != 0) {
+		LM_ERR("BUG: kazoo_json_keys: the Go side's key list does not end with a 0\n");
+		return -1;
 	}
 	for(k = buf, end = buf + len; k < end; k += strlen((char *)k) + 1) {
 		v.s.s = (char *)k;

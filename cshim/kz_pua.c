@@ -21,6 +21,7 @@
 #include "kazoo_abi.h"
 #include "kz_params.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_pua.h"
 #include "kz_le.h"
 
@@ -183,6 +184,8 @@ static int pua_publish_str(str doc, int kind, const char *fn)
 				row_cap, &len, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
 		if(rc != KZ_ERR_BUFFER)
 			break;
+		if(!kz_grow_ok(len, row_cap - 1, INT_MAX - 1, "a row length"))
+			return -1;
 		uint8_t *p = pkg_realloc(row_buf, len + 1);
 		if(p == NULL) {
 			PKG_MEM_ERROR;
@@ -192,9 +195,11 @@ static int pua_publish_str(str doc, int kind, const char *fn)
 		row_cap = len + 1;
 	}
 	if(rc != KZ_OK) {
-		LM_ERR("%s: %.*s\n", fn, (int)kz_errlen, kz_errbuf);
+		LM_ERR("%s: %.*s\n", fn, kz_errlen_checked(), kz_errbuf);
 		return -1;
 	}
+	if(!kz_len_ok(len, row_cap, "a row length"))
+		return -1;
 	if(len == 0)
 		return 1; /* not an update of a known package: nothing to write, as the C module */
 	if(parse_row(row_buf, len, f) < 0) {

@@ -13,6 +13,7 @@
 #include "kz_stats.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_publish.h"
 #include "kz_params.h"
 #include "kz_wait.h"
@@ -51,7 +52,7 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 		kz_stat_inc(KZ_STAT_PUBLISH_FAILED);
 		LM_ERR("kazoo_publish to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
 				exchange->len, exchange->s, routing_key->len, routing_key->s,
-				(int)kz_errlen, kz_errbuf);
+				kz_errlen_checked(), kz_errbuf);
 		return -1;
 	}
 	kz_stat_inc(KZ_STAT_PUBLISHED);

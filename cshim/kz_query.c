@@ -20,6 +20,7 @@
 #include "core/mem/mem.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_params.h"
 #include "kz_query.h"
 #include "kz_stats.h"
@@ -125,9 +126,11 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 		kz_stat_inc(rc == KZ_ERR_TIMEOUT ? KZ_STAT_QUERY_TIMEOUT : KZ_STAT_QUERY_FAILED);
 		LM_ERR("kazoo_query to exchange '%.*s' with routing key '%.*s' failed: %.*s\n",
 				exchange->len, exchange->s, routing_key->len, routing_key->s,
-				(int)kz_errlen, kz_errbuf);
+				kz_errlen_checked(), kz_errbuf);
 		return -1;
 	}
+	if(!kz_len_ok(len, INT_MAX, "a reply length"))
+		return -1;
 	if(len > kz_reply_cap) {
 		if(ensure_reply_cap(len) < 0)
 			return -1;

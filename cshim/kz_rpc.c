@@ -22,12 +22,32 @@
 #include "kz_params.h"
 #include "kz_url.h"
 #include "kz_rpc.h"
-#include "kz_le.h"
 
 #define KZ_STATUS_SLOTS 1024 /* process_no of every Kamailio process fits */
 
 static uint8_t *slots = NULL;
 static uint8_t *subs_area = NULL;
+
+/* Fields of the shared areas, which Go stores while this process reads them: one atomic
+ * load each (Go stores each field with one atomic store), so that no field is seen half
+ * old and half new; the areas are little-endian on every host. */
+static uint32_t shared_le32(const uint8_t *p)
+{
+	uint32_t v = __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
+}
+
+static int64_t shared_le64(const uint8_t *p)
+{
+	uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return (int64_t)v;
+}
 
 int kz_rpc_mod_init(void)
 {
@@ -97,23 +117,23 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 	}
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
 		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = kz_le32(slot);
+		pid = shared_le32(slot);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid) || kill((pid_t)pid, 0) != 0)
 			continue;
 		if(rpc->add(ctx, "{", &proc) < 0)
 			return;
 		rpc->struct_add(proc, "dsd", "pid", (int)pid, "process", pt ? pt[i].desc : "",
-				"queries_in_flight", (int)kz_le32(slot + 8));
+				"queries_in_flight", (int)shared_le32(slot + 8));
 		if(rpc->struct_add(proc, "[", "brokers", &brokers) < 0)
 			return;
-		n = (int)kz_le32(slot + 4);
+		n = (int)shared_le32(slot + 4);
 		for(b = 0, url = kz_broker_urls; b < n && b < KZ_STATUS_MAX_BROKERS && url;
 				b++, url = url->next) {
 			br = slot + 16 + 24 * b;
 			broker_zone(url->url, zone, sizeof(zone));
 			if(rpc->array_add(brokers, "{", &one) < 0)
 				return;
-			since_ms = kz_le64(br + 8);
+			since_ms = shared_le64(br + 8);
 			since_s = (time_t)(since_ms / 1000);
 			gmtime_r(&since_s, &tm);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -121,8 +141,8 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 					kz_url_masked(strncmp(url->url, "zone=", 5) == 0 && strchr(url->url, ';')
 										  ? strchr(url->url, ';') + 1
 										  : url->url),
-					"zone", zone, "state", state_name(kz_le32(br)), "since", since,
-					"blocked", (int)kz_le32(br + 4), "errors", (long long)kz_le64(br + 16));
+					"zone", zone, "state", state_name(shared_le32(br)), "since", since,
+					"blocked", (int)shared_le32(br + 4), "errors", (long long)shared_le64(br + 16));
 		}
 	}
 }
@@ -139,19 +159,50 @@ long kz_rpc_counter_sum(int idx)
 		return 0;
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
 		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = kz_le32(slot);
+		pid = shared_le32(slot);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid))
 			continue;
-		sum += (long)kz_le64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
+		sum += (long)shared_le64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
 	}
 	return sum;
+}
+
+/* A consistent copy of the subscriptions area, a sequence lock written by Go
+ * (module/statusarea.go): the sequence is odd while Go writes; Go's atomic stores (the
+ * sequence, then every 8-byte word of the text, the length, the sequence again) are
+ * sequentially consistent, so a copy made between two equal even loads of the sequence,
+ * with an acquire fence before the second, holds no word of a later write. Returns the
+ * length copied, -1 when every try met a write. */
+_Static_assert(KZ_SUBS_AREA_SIZE % 8 == 0, "the subscriptions area is copied by 8-byte words");
+
+static int copy_subscriptions(char *copy)
+{
+	uint32_t seq, len, i;
+	uint64_t w;
+	int tries;
+
+	for(tries = 0; tries < 100; tries++) {
+		seq = __atomic_load_n((const uint32_t *)subs_area, __ATOMIC_ACQUIRE);
+		if(seq & 1)
+			continue;
+		len = shared_le32(subs_area + 4);
+		if(len > KZ_SUBS_AREA_SIZE - 8)
+			len = KZ_SUBS_AREA_SIZE - 8;
+		for(i = 0; i < (len + 7) / 8; i++) { /* the area's size is a multiple of 8 */
+			w = __atomic_load_n((const uint64_t *)(subs_area + 8) + i, __ATOMIC_RELAXED);
+			memcpy(copy + 8 * i, &w, 8);
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if(__atomic_load_n((const uint32_t *)subs_area, __ATOMIC_RELAXED) == seq)
+			return (int)len;
+	}
+	return -1;
 }
 
 static void rpc_subscriptions(rpc_t *rpc, void *ctx)
 {
 	char *copy;
-	uint32_t seq, len;
-	int tries;
+	int len;
 
 	if(subs_area == NULL) {
 		rpc->fault(ctx, 500, "no subscriptions area");
@@ -162,14 +213,11 @@ static void rpc_subscriptions(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "out of memory");
 		return;
 	}
-	for(tries = 0; tries < 100; tries++) { /* a consistent copy: same even sequence */
-		seq = __atomic_load_n((uint32_t *)subs_area, __ATOMIC_ACQUIRE);
-		len = kz_le32(subs_area + 4);
-		if(len > KZ_SUBS_AREA_SIZE - 8)
-			len = KZ_SUBS_AREA_SIZE - 8;
-		memcpy(copy, subs_area + 8, len);
-		if(!(seq & 1) && __atomic_load_n((uint32_t *)subs_area, __ATOMIC_ACQUIRE) == seq)
-			break;
+	len = copy_subscriptions(copy);
+	if(len < 0) {
+		pkg_free(copy);
+		rpc->fault(ctx, 500, "the subscriptions are being updated; try again");
+		return;
 	}
 	copy[len] = 0;
 	rpc->rpl_printf(ctx, "%s", len ? copy : "[]");

@@ -23,6 +23,7 @@
 #include "core/mem/mem.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_status.h"
 
 static str xavp_name = str_init("amqpc");
@@ -43,6 +44,8 @@ static int fetch_status(void)
 		rc = kzgo_status(status_buf, status_cap, &len);
 		if(rc != KZ_ERR_BUFFER)
 			break;
+		if(!kz_grow_ok(len, status_cap, INT_MAX - 256, "a status length"))
+			return -1;
 		uint8_t *p = pkg_realloc(status_buf, len + 256);
 		if(p == NULL) {
 			PKG_MEM_ERROR;
@@ -51,7 +54,7 @@ static int fetch_status(void)
 		status_buf = p;
 		status_cap = len + 256;
 	}
-	if(rc != KZ_OK)
+	if(rc != KZ_OK || !kz_len_ok(len, status_cap, "a status length"))
 		return -1;
 	status_len = len;
 	status_seen = gen; /* a change after the load above makes the next request fetch again */

@@ -15,12 +15,13 @@
 #include "core/rpc.h"
 #include "kazoo_abi.h"
 #include "kz_go.h"
+#include "kz_bounds.h"
 #include "kz_subscribe.h"
 
 static int result(const char *what, int32_t rc)
 {
 	if(rc != KZ_OK) {
-		LM_ERR("%s failed: %.*s\n", what, (int)kz_errlen, kz_errbuf);
+		LM_ERR("%s failed: %.*s\n", what, kz_errlen_checked(), kz_errbuf);
 		return -1;
 	}
 	return 1;
@@ -110,7 +111,7 @@ static void rpc_subscribe(rpc_t *rpc, void *ctx)
 		return;
 	}
 	if(ki_kazoo_subscribe(NULL, &desc) < 0) {
-		rpc->fault(ctx, 500, "%.*s", (int)kz_errlen, kz_errbuf);
+		rpc->fault(ctx, 500, "%.*s", kz_errlen_checked(), kz_errbuf);
 		return;
 	}
 	rpc->rpl_printf(ctx, "Ok. Subscribed.");
@@ -125,7 +126,7 @@ static void rpc_unsubscribe(rpc_t *rpc, void *ctx)
 		return;
 	}
 	if(ki_kazoo_unsubscribe(NULL, &name) < 0) {
-		rpc->fault(ctx, 500, "%.*s", (int)kz_errlen, kz_errbuf);
+		rpc->fault(ctx, 500, "%.*s", kz_errlen_checked(), kz_errbuf);
 		return;
 	}
 	rpc->rpl_printf(ctx, "Ok. Unsubscribe requested.");

@@ -271,16 +271,37 @@ int kz_url_check(const char *url, char *why, size_t why_len)
 	return 0;
 }
 
+/* The rule of kazoo/internal/config/mask.go, which must print the same: the password is
+ * what lies between the first ':' after "://" (else after the start) and the last '@';
+ * without an '@', what follows the host's ':' up to '/', '?', '#' or the end unless it is
+ * a port. Malformed values are masked too: they are the ones printed in errors. */
 const char *kz_url_masked(const char *url)
 {
 	static char buf[KZ_URL_MAX + 16];
-	const char *scheme = strstr(url, "://"), *at, *colon;
+	const char *scheme = strstr(url, "://"), *from, *at, *colon, *host, *end;
+	size_t n;
 
-	if(scheme == NULL || (at = strrchr(scheme + 3, '@')) == NULL)
+	from = scheme ? scheme + 3 : url;
+	if((at = strrchr(from, '@')) != NULL) {
+		colon = memchr(from, ':', at - from);
+		if(colon == NULL)
+			return url;
+		snprintf(buf, sizeof(buf), "%.*s:***%s", (int)(colon - url), url, at);
+		return buf;
+	}
+	end = from + strcspn(from, "/?#");
+	host = from;
+	if(*host == '[') { /* an IPv6 literal's colons are not the port's */
+		host = memchr(from, ']', end - from);
+		if(host == NULL)
+			return url;
+	}
+	colon = memchr(host, ':', end - host);
+	if(colon == NULL || colon + 1 == end)
 		return url;
-	colon = memchr(scheme + 3, ':', at - (scheme + 3));
-	if(colon == NULL)
-		return url;
-	snprintf(buf, sizeof(buf), "%.*s:***%s", (int)(colon - url), url, at);
+	n = strspn(colon + 1, "0123456789");
+	if(colon + 1 + n >= end)
+		return url; /* a port */
+	snprintf(buf, sizeof(buf), "%.*s:***%s", (int)(colon - url), url, end);
 	return buf;
 }

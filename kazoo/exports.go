@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -123,7 +124,7 @@ func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *
 	}
 	var out module.Outcome
 	if outcome != nil {
-		pubOutcome = cOutcome{area: outcome, err: errBuf, errCap: errCap}
+		pubOutcome.set(cOutcomeTarget{area: outcome, err: errBuf, errCap: errCap})
 		out = &pubOutcome
 	}
 	waiting, err := mod.StartPublish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
@@ -166,7 +167,7 @@ func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.
 	}
 	var out module.Outcome
 	if outcome != nil {
-		queryOutcome = cOutcome{area: outcome, reply: replyBuf, replyCap: replyCap, err: errBuf, errCap: errCap}
+		queryOutcome.set(cOutcomeTarget{area: outcome, reply: replyBuf, replyCap: replyCap, err: errBuf, errCap: errCap})
 		out = &queryOutcome
 	}
 	err := mod.StartQuery(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
@@ -180,8 +181,16 @@ func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.
 // cOutcome writes a query's or publish's outcome into the kz_outcome_t and buffers of the
 // process that waits for it (in C, until the eventfd written right after). Its memory stays
 // the caller's: it is written only while the query or publish is pending, and the module
-// forgets it when that is finished either way.
+// forgets it when that is finished either way. The start call (a Kamailio thread) sets the
+// target while a goroutine may still be delivering the previous outcome (a start that
+// follows an unfinished one, or one woken through the eventfd, which orders nothing for
+// Go): mu orders the two.
 type cOutcome struct {
+	mu     sync.Mutex
+	target cOutcomeTarget
+}
+
+type cOutcomeTarget struct {
 	area       *C.kz_outcome_t
 	reply, err *C.uint8_t
 	replyCap   C.int64_t
@@ -192,15 +201,24 @@ type cOutcome struct {
 // package variables so that handing them over allocates nothing).
 var queryOutcome, pubOutcome cOutcome
 
+func (o *cOutcome) set(t cOutcomeTarget) {
+	o.mu.Lock()
+	o.target = t
+	o.mu.Unlock()
+}
+
 func (o *cOutcome) Deliver(r []byte, err error) {
-	o.area.rc = reply(err, o.err, o.errCap, &o.area.err_len)
-	if err == nil && o.reply != nil {
-		o.area.reply_len = C.int64_t(len(r))
-		if len(r) <= int(o.replyCap) {
-			copy(view(o.reply, o.replyCap), r)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := &o.target
+	t.area.rc = reply(err, t.err, t.errCap, &t.area.err_len)
+	if err == nil && t.reply != nil {
+		t.area.reply_len = C.int64_t(len(r))
+		if len(r) <= int(t.replyCap) {
+			copy(view(t.reply, t.replyCap), r)
 		}
 	}
-	atomic.StoreInt32((*int32)(unsafe.Pointer(&o.area.ready)), 1) // last: the fields above are complete
+	atomic.StoreInt32((*int32)(unsafe.Pointer(&t.area.ready)), 1) // last: the fields above are complete
 }
 
 //export kzgo_query_finish
@@ -550,7 +568,11 @@ func kzgo_encode(in *C.uint8_t, inLen C.int64_t, out *C.uint8_t, capacity C.int6
 		}
 	}()
 	dst := view(out, capacity)[:0]
-	res := kzjson.Encode(dst, view(in, inLen))
+	res, cut := kzjson.EncodeCut(dst, view(in, inLen))
+	if cut && mod != nil { // cut as the C module cuts, but not silently
+		mod.Log.LimitedWarnf("kz.encode outputs cut", "{kz.encode} / kazoo_encode: the encoding of %d input bytes was cut at %d bytes (the limit of a routing key word, as in the C module)",
+			int(inLen), len(res))
+	}
 	*length = C.int64_t(len(res))
 	if !fits(res, dst) {
 		return C.KZ_ERR_BUFFER

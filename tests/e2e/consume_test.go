@@ -161,6 +161,10 @@ var namingEvents = []struct{ rk, body, route string }{
 	{"c.1.2", `{"K": "v", "Msg-ID": "n9"}`, "consumer-event"},
 	{"a.7", `this is not JSON`, ""},
 	{"a.8", `{"Event-Category": "after", "Event-Name": "garbage", "Msg-ID": "n10"}`, "event-category-event-name"},
+	// duplicate keys: the last value names the route and fills $kzE (json-c's rule)
+	{"a.9", `{"Event-Category": "other", "Event-Name": "dup", "Event-Category": "presence", "Msg-ID": "n11"}`, "presence"},
+	{"a.10", `{"Event-Category": "presence", "Event-Category": "other", "Event-Name": "dup", "Server-ID": "first-q", "Server-ID": "last-q", "Msg-ID": "n12"}`, "event-category-event-name"},
+	{"b.x", `{"Cat": "presence", "Name": "x", "Cat": "zzz", "Msg-ID": "n13"}`, "cat"},
 }
 
 // runNaming starts a Kamailio with module, publishes namingEvents and returns what each
@@ -229,10 +233,11 @@ func TestConsumeNamingDifferential(t *testing.T) {
 		if ev.route == "" {
 			continue
 		}
-		id := fmt.Sprintf("n%d", i+1)
-		if i >= 9 {
-			id = "n10"
+		var sent map[string]any // the last of duplicate keys, as json-c
+		if err := json.Unmarshal([]byte(ev.body), &sent); err != nil {
+			t.Fatalf("namingEvents[%d]: %v", i, err)
 		}
+		id := fmt.Sprint(sent["Msg-ID"])
 		o, c := ours[id], theirs[id]
 		if o.Route != ev.route || c.Route != ev.route {
 			t.Errorf("%s %s: route ours %q, C %q, want %q", ev.rk, ev.body, o.Route, c.Route, ev.route)
@@ -261,5 +266,8 @@ func TestConsumeNamingDifferential(t *testing.T) {
 	}
 	if _, ok := ours["n8"].E["Server-ID"]; ok {
 		t.Errorf("empty Server-ID kept: %v", ours["n8"].E)
+	}
+	if sid := ours["n12"].E["Server-ID"]; sid != "consumer://1/last-q" {
+		t.Errorf("duplicate Server-ID rewritten to %v, want the last one's", sid)
 	}
 }

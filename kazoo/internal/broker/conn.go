@@ -210,7 +210,7 @@ func (c *Conn) maintain() {
 		c.setState(Open)
 		c.endFirstAttempt()
 		c.changed(true, conn, "")
-		reason := c.serve(conn)
+		reason := c.Broker.Redact(c.serve(conn))
 		c.repliesReady.Store(false)
 		c.setCurrent(nil, nil)
 		_ = conn.Close()
@@ -274,7 +274,7 @@ func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 	}
 	conn, err := amqp.DialConfig(url, cfg)
 	if err != nil || limited == nil {
-		return conn, nil, err
+		return conn, nil, c.Broker.RedactError(err) // it goes to the log and to connection events
 	}
 	return conn, limited.seen, nil
 }

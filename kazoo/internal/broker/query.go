@@ -61,14 +61,14 @@ func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery, oversized *oversi
 		v, err := p.ParseBytes(d.Body)
 		msgID := ""
 		if err == nil {
-			msgID = string(v.GetStringBytes("Msg-ID"))
+			msgID = lastString(v, "Msg-ID")
 		}
 		if msgID == "" {
-			c.log.Errorf("reply on %s without a Msg-ID (or not JSON), dropped: %.200s", c.replyQueue, d.Body)
+			c.log.LimitedErrorf("replies without a Msg-ID", "reply on %s without a Msg-ID (or not JSON), dropped: %.200s", c.replyQueue, d.Body)
 			continue
 		}
 		if !c.replies.deliver(msgID, replyEvent{body: d.Body}) {
-			c.log.Debugf("late or unknown reply for Msg-ID %s dropped", msgID)
+			c.log.LimitedDebugf("late or unknown replies", "late or unknown reply for Msg-ID %s dropped", msgID)
 		}
 	}
 }

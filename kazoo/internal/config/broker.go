@@ -18,6 +18,12 @@ type Broker struct {
 // Masked is the URL without its password, for logs.
 func (b Broker) Masked() string { return MaskURL(b.URL) }
 
+// Redact is text (an error about this broker) without its URL's password (see Redact).
+func (b Broker) Redact(text string) string { return Redact(text, b.URL) }
+
+// RedactError is err without this broker's password (see RedactError).
+func (b Broker) RedactError(err error) error { return RedactError(err, b.URL) }
+
 // ParseBroker parses "[zone=<name>;]<scheme>://user:pass@host:port/vhost" as the C module
 // does: kazoo:// is an old alias of amqp://, the zone prefix ends with ';'.
 func ParseBroker(s string, id int) (Broker, error) {
@@ -35,7 +41,7 @@ func ParseBroker(s string, id int) (Broker, error) {
 	}
 	uri, err := amqp.ParseURI(raw)
 	if err != nil {
-		return b, fmt.Errorf("%q: %v", MaskURL(raw), err)
+		return b, fmt.Errorf("%q: %s", MaskURL(raw), Redact(describeURIError(err), raw))
 	}
 	if uri.Host == "" {
 		return b, fmt.Errorf("%q: no host", MaskURL(raw))
@@ -45,24 +51,4 @@ func ParseBroker(s string, id int) (Broker, error) {
 	}
 	b.URL, b.URI = raw, uri
 	return b, nil
-}
-
-// MaskURL hides the password of an AMQP URL (everything between the first ':' after the
-// scheme and the '@'), also in malformed URLs.
-func MaskURL(s string) string {
-	scheme := strings.Index(s, "://")
-	if scheme < 0 {
-		return s
-	}
-	rest := s[scheme+3:]
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return s
-	}
-	creds := rest[:at]
-	user, _, hasPass := strings.Cut(creds, ":")
-	if !hasPass {
-		return s
-	}
-	return s[:scheme+3] + user + ":***" + rest[at:]
 }

@@ -40,7 +40,9 @@ type Logger struct {
 	max     Level
 	pid     int
 	buf     []byte
+	esc     []byte // sanitize's other buffer
 	dropped atomic.Uint64
+	limit   limiter
 }
 
 // NewPipe logs to the relay pipe fd, printing levels up to max.
@@ -85,11 +87,7 @@ func (l *Logger) Logf(level Level, format string, args ...any) {
 	b = append(b, '|')
 	start := len(b)
 	b = fmt.Appendf(b, format, args...)
-	for i := start; i < len(b); i++ { // one record, one line
-		if b[i] == '\n' || b[i] == '\r' {
-			b[i] = ' '
-		}
-	}
+	b, l.esc = sanitize(b, start, l.esc) // one record, one line, no control characters
 	if len(b) > recordMax-1 {
 		b = append(b[:recordMax-4], "..."...)
 	}

@@ -14,7 +14,7 @@ func TestRecordFormat(t *testing.T) {
 	l := NewWriter(&b, Info)
 	l.Infof("connected to %s\nsecond line", "broker")
 	l.Debugf("not printed at Info")
-	want := "4" + strconv.Itoa(os.Getpid()) + "|connected to broker second line\n"
+	want := "4" + strconv.Itoa(os.Getpid()) + "|connected to broker\\nsecond line\n"
 	if b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
 	}

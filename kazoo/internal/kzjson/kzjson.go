@@ -215,13 +215,20 @@ const MaxRoutingKeySize = 255
 // Bytes >= 0x80 are encoded correctly (é is %C3%A9), unlike the C module,
 // which encoded them through a signed char (%,3%*9).
 func Encode(dst, s []byte) []byte {
+	out, _ := EncodeCut(dst, s)
+	return out
+}
+
+// EncodeCut is Encode, and whether it stopped before the end of s (what follows is left
+// out of the output without a word, as the C module did: the caller may say so).
+func EncodeCut(dst, s []byte) (out []byte, cut bool) {
 	if len(s) == 1 && (s[0] == '#' || s[0] == '*') {
-		return append(dst, s[0])
+		return append(dst, s[0]), false
 	}
 	limit := len(dst) + MaxRoutingKeySize
 	for _, c := range s {
 		if len(dst) >= limit {
-			break
+			return dst, true
 		}
 		switch {
 		case keySafe[c]:
@@ -234,7 +241,7 @@ func Encode(dst, s []byte) []byte {
 			dst = append(dst, '%', upperHex[c>>4], upperHex[c&0xF])
 		}
 	}
-	return dst
+	return dst, false
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -295,3 +295,20 @@ func TestReset(t *testing.T) {
 		t.Fatalf("after Reset: %q", out)
 	}
 }
+
+func TestEncodeCut(t *testing.T) {
+	for _, c := range []struct {
+		in  string
+		cut bool
+	}{
+		{"", false}, {"#", false}, {strings.Repeat("a", MaxRoutingKeySize), false},
+		{strings.Repeat("a", MaxRoutingKeySize+1), true},
+		{strings.Repeat("/", 85), false}, // %2F each: 255 bytes out
+		{strings.Repeat("/", 86), true},
+	} {
+		out, cut := EncodeCut(nil, []byte(c.in))
+		if cut != c.cut || string(out) != string(Encode(nil, []byte(c.in))) {
+			t.Errorf("%d bytes: cut %v (%d bytes out), want %v", len(c.in), cut, len(out), c.cut)
+		}
+	}
+}

@@ -136,7 +136,7 @@ func (st *deliveryState) prepare(ch *amqp.Channel, d amqp.Delivery) {
 // reject refuses a delivery without requeue (dead-lettered when the queue has a
 // dead-letter exchange) and says why in one line. Only on this path are the strings built.
 func (st *deliveryState) reject(d amqp.Delivery, why string) {
-	st.w.m.Log.Errorf("event from exchange '%s' with routing key '%s' (subscription %s)%s: rejected: %.200s",
+	st.w.m.Log.LimitedErrorf("rejected events", "event from exchange '%s' with routing key '%s' (subscription %s)%s: rejected: %.200s",
 		d.Exchange, d.RoutingKey, st.sub.ID(), why, d.Body)
 	st.w.m.count(counterRejected)
 	_ = d.Reject(false)

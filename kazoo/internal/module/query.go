@@ -188,12 +188,20 @@ func (m *Module) prepareQuery(exchange, routingKey, body, headers []byte, timeou
 	if m.strict, perr = m.norm.Normalize(m.strict[:0], body); perr != nil {
 		return nil, msg, "", status.Errorf(status.Argument, "payload is not valid JSON: %v", perr)
 	}
-	msgID, ok := m.norm.TopLevelString(m.strict, "Msg-ID")
+	msgID, ok, repeated := m.norm.TopLevelStringRepeated(m.strict, "Msg-ID")
 	if !ok || msgID == "" {
 		m.msgID = payload.NewMsgID(m.msgID[:0])
 		msgID = string(m.msgID)
 	} else {
 		msgID = strings.Clone(msgID) // TopLevelString's view dies with the next call
+	}
+	if repeated && ok && msgID != "" {
+		// the reply is awaited for the last Msg-ID (json-c's rule, the C module's); Kazoo
+		// reads the first, so every occurrence gets the value awaited
+		if m.body, perr = m.norm.Set(m.body[:0], m.strict, []payload.Member{{Key: "Msg-ID", Value: msgID}}); perr != nil {
+			return nil, msg, "", status.Errorf(status.Argument, "payload must be a JSON object: %v", perr)
+		}
+		m.strict, m.body = m.body, m.strict
 	}
 	m.fields = append(m.defaultFields(msgID), payload.Field{Key: "Server-ID", Value: conn.ReplyQueue()})
 	if m.body, perr = m.norm.AddMissing(m.body[:0], m.strict, m.fields); perr != nil {

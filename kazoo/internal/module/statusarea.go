@@ -13,8 +13,9 @@ import (
 )
 
 // Status areas (kazoo_abi.h): shared memory the shim allocated, which the RPC process
-// reads. Go writes plain naturally-aligned stores; a reader may see a field change under it,
-// which is fine for a status display.
+// reads. Go writes each field with one atomic store and C reads it with one atomic load
+// (kz_rpc.c), so no field is seen half-written; fields may change between two loads, which
+// is fine for a status display. The subscriptions area, a text, is a sequence lock.
 const (
 	statusMaxBrokers     = 16
 	statusCountersOffset = 16 + 24*statusMaxBrokers
@@ -146,7 +147,10 @@ func (w *Worker) SetSubscriptionsArea(area []byte) {
 	w.publishSubscriptions()
 }
 
-// publishSubscriptions writes the subscription list as JSON (sequence odd while writing).
+// publishSubscriptions writes the subscription list as JSON in a sequence lock: the
+// sequence odd while writing, every store atomic (Go's atomics are sequentially
+// consistent, so no store of the text is seen before the odd sequence, nor the even one
+// before the text); kz_rpc.c's copy_subscriptions is the reader.
 func (w *Worker) publishSubscriptions() {
 	w.subs.mu.Lock()
 	subs := w.subs.list
@@ -164,13 +168,26 @@ func (w *Worker) publishSubscriptions() {
 	if len(a.area) < 8 {
 		return
 	}
-	if len(list) > len(a.area)-8 {
-		list = list[:len(a.area)-8]
+	text := a.area[8:]
+	text = text[:len(text)&^7] // whole words
+	if len(list) > len(text) {
+		list = list[:len(text)]
 	}
 	a.seq++
 	store32(a.area[0:], a.seq)
-	copy(a.area[8:], list)
+	storeWords(text, list)
 	store32(a.area[4:], uint32(len(list)))
 	a.seq++
 	store32(a.area[0:], a.seq)
+}
+
+// storeWords copies src to the start of dst (8-byte aligned, a whole number of words,
+// at least as long as src rounded up) with one atomic store per 8-byte word, the last
+// padded with zeros.
+func storeWords(dst, src []byte) {
+	for i := 0; i < len(src); i += 8 {
+		var w [8]byte
+		copy(w[:], src[i:])
+		atomic.StoreUint64((*uint64)(unsafe.Pointer(&dst[i])), *(*uint64)(unsafe.Pointer(&w[0])))
+	}
 }

@@ -87,26 +87,37 @@ func (n *Normalizer) presentMarks(size int) []bool {
 
 // TopLevelString returns the unescaped value of the top-level member key of
 // the strict-JSON object obj, if that member exists and is a string. If the
-// key appears more than once, the first occurrence wins, because that is
-// the one Kazoo's Erlang side (kz_json, proplist lookup) sees in our output.
+// key appears more than once, the last occurrence wins, as everywhere in the
+// module: json-c (the C module, {kz.json}) keeps the last value of a
+// duplicate key.
 //
 // The result does not allocate, so its lifetime is limited. It aliases obj
 // when the value has no escapes, and it aliases n's scratch buffer otherwise.
 // It stays valid until obj is modified or the next method call on n,
 // whichever comes first. Use strings.Clone to keep it longer.
 func (n *Normalizer) TopLevelString(obj []byte, key string) (string, bool) {
-	value, ok := n.topLevelValue(obj, key)
-	if !ok || len(value) < 2 || value[0] != '"' {
-		return "", false
+	s, ok, _ := n.TopLevelStringRepeated(obj, key)
+	return s, ok
+}
+
+// TopLevelStringRepeated is TopLevelString that also says whether key occurs
+// more than once: a receiver that takes the first occurrence (Kazoo's Erlang
+// side reads a proplist) sees another value unless every occurrence is set to
+// the one returned (Set).
+func (n *Normalizer) TopLevelStringRepeated(obj []byte, key string) (s string, ok, repeated bool) {
+	value, found, repeated := n.topLevelValue(obj, key)
+	if !found || len(value) < 2 || value[0] != '"' {
+		return "", false, repeated
 	}
-	return n.unquote(value), true
+	return n.unquote(value), true, repeated
 }
 
 // TopLevelText returns the top-level member key of obj as the C module's event routing
 // reads it (json_object_get_string): a string unescaped, null as "", any other value as
-// its JSON text. ok is false when the member is absent. Lifetime as for TopLevelString.
+// its JSON text; of a duplicate key, the last value. ok is false when the member is
+// absent. Lifetime as for TopLevelString.
 func (n *Normalizer) TopLevelText(obj []byte, key string) (string, bool) {
-	value, ok := n.topLevelValue(obj, key)
+	value, ok, _ := n.topLevelValue(obj, key)
 	switch {
 	case !ok:
 		return "", false
@@ -118,18 +129,20 @@ func (n *Normalizer) TopLevelText(obj []byte, key string) (string, bool) {
 	return unsafe.String(unsafe.SliceData(value), len(value)), true
 }
 
-// topLevelValue returns the raw text of the first top-level member key of obj.
-func (n *Normalizer) topLevelValue(obj []byte, key string) ([]byte, bool) {
+// topLevelValue returns the raw text of the last top-level member key of obj, and
+// whether key occurs more than once.
+func (n *Normalizer) topLevelValue(obj []byte, key string) (value []byte, ok, repeated bool) {
 	var it memberIter
 	if !it.start(obj) {
-		return nil, false
+		return nil, false, false
 	}
 	for it.next() {
 		if string(it.keyText(&n.keyBuf)) == key {
-			return obj[it.valStart:it.valEnd], true
+			repeated = ok
+			value, ok = obj[it.valStart:it.valEnd], true
 		}
 	}
-	return nil, false
+	return value, ok, repeated
 }
 
 // unquote returns a JSON string's value without allocating (see TopLevelString).

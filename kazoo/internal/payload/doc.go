@@ -60,7 +60,8 @@
 //     json-c. An unterminated document whose last comment runs to the end
 //     of input "succeeds" and returns its innermost value.
 //   - Duplicate keys are kept as written. json-c kept the last value at the
-//     first key's position.
+//     first key's position. Reading a top-level member (TopLevelString,
+//     TopLevelText) gives the last value, as json-c did.
 //
 // # Envelope fields
 //

@@ -43,12 +43,21 @@ func TestSet(t *testing.T) {
 func TestTopLevelText(t *testing.T) {
 	var n Normalizer
 	obj := []byte(`{"s":"a\u005fb","n":42,"b":true,"z":null,"o":{"x":1},"s":"second"}`)
-	for key, want := range map[string]string{"s": "a_b", "n": "42", "b": "true", "z": "", "o": `{"x":1}`} {
+	for key, want := range map[string]string{"s": "second", "n": "42", "b": "true", "z": "", "o": `{"x":1}`} {
 		if got, ok := n.TopLevelText(obj, key); !ok || got != want {
 			t.Errorf("%s: %q %v, want %q", key, got, ok, want)
 		}
 	}
 	if _, ok := n.TopLevelText(obj, "missing"); ok {
 		t.Error("missing key found")
+	}
+}
+
+func TestTopLevelStringRepeated(t *testing.T) {
+	var n Normalizer
+	for obj, want := range map[string]bool{`{"k":"a"}`: false, `{"k":"a","x":{"k":1},"k":"b"}`: true, `{"x":1}`: false} {
+		if _, _, repeated := n.TopLevelStringRepeated([]byte(obj), "k"); repeated != want {
+			t.Errorf("%s: repeated %v, want %v", obj, repeated, want)
+		}
 	}
 }

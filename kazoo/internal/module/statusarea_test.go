@@ -1,0 +1,87 @@
+package module
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
+)
+
+// readSubscriptions is kz_rpc.c's copy_subscriptions in Go: the reader's side of the
+// sequence lock, with the same loads.
+func readSubscriptions(area []byte) (string, bool) {
+	seqAt := (*uint32)(unsafe.Pointer(&area[0]))
+	for tries := 0; tries < 100; tries++ {
+		seq := atomic.LoadUint32(seqAt)
+		if seq&1 != 0 {
+			continue
+		}
+		n := int(atomic.LoadUint32((*uint32)(unsafe.Pointer(&area[4]))))
+		n = min(n, len(area)-8)
+		out := make([]byte, (n+7)&^7)
+		for i := 0; i < len(out); i += 8 {
+			binary.NativeEndian.PutUint64(out[i:], atomic.LoadUint64((*uint64)(unsafe.Pointer(&area[8+i]))))
+		}
+		if atomic.LoadUint32(seqAt) == seq {
+			return string(out[:n]), true
+		}
+	}
+	return "", false
+}
+
+// Every consistent copy a reader makes while the list changes is one of the lists
+// written, whole (run with -race: the writer and reader use atomics only).
+func TestSubscriptionsAreaSeqlock(t *testing.T) {
+	words := make([]uint64, 64*1024/8) // 8-byte aligned, as shm_malloc's
+	area := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)
+	w := &Worker{subs: &subscriptions{}}
+	lists := map[string]bool{}
+	var all [][]subscription.Subscription
+	for i := 0; i < 8; i++ {
+		var l []subscription.Subscription
+		for j := 0; j <= i*3; j++ {
+			l = append(l, subscription.Subscription{Exchange: subscription.Exchange{Name: strings.Repeat("x", 1+j*i)}})
+		}
+		all = append(all, l)
+		b, _ := json.Marshal(l)
+		lists[string(b)] = true
+	}
+	w.subs.list = all[0]
+	w.SetSubscriptionsArea(area)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			w.subs.mu.Lock()
+			w.subs.list = all[i%len(all)]
+			w.subs.mu.Unlock()
+			w.publishSubscriptions()
+		}
+	}()
+	consistent := 0
+	for i := 0; i < 2000; i++ {
+		if s, ok := readSubscriptions(area); ok {
+			consistent++
+			if !lists[s] {
+				t.Fatalf("a copy that no write wrote: %.200s", s)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if consistent == 0 {
+		t.Fatal("no consistent copy in 2000 reads")
+	}
+}
