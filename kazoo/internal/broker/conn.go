@@ -10,6 +10,7 @@ package broker
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -273,6 +274,11 @@ func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 		url = plaintextScheme(url)
 	}
 	conn, err := amqp.DialConfig(url, cfg)
+	if err != nil && limited != nil {
+		if cause := limited.firstCause(); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (first: %v)", err, cause)
+		}
+	}
 	if err != nil || limited == nil {
 		return conn, nil, c.Broker.RedactError(err) // it goes to the log and to connection events
 	}

@@ -57,6 +57,36 @@ type frameLimitConn struct {
 
 	ready   []byte // filtered bytes not handed out yet (only when the caller's buffer is tiny)
 	scratch []byte
+
+	// the first error of the connection underneath: when the broker drops a TLS client at
+	// its first read (TLS 1.3 checks the client certificate after the handshake), amqp091
+	// may report only what followed ("use of closed network connection")
+	causeMu sync.Mutex
+	cause   error
+}
+
+func (f *frameLimitConn) noteCause(err error) {
+	if err == nil || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	f.causeMu.Lock()
+	if f.cause == nil {
+		f.cause = err
+	}
+	f.causeMu.Unlock()
+}
+
+// firstCause is the first error the connection underneath returned, if any.
+func (f *frameLimitConn) firstCause() error {
+	f.causeMu.Lock()
+	defer f.causeMu.Unlock()
+	return f.cause
+}
+
+func (f *frameLimitConn) Write(p []byte) (int, error) {
+	n, err := f.Conn.Write(p)
+	f.noteCause(err)
+	return n, err
 }
 
 const (
@@ -191,6 +221,7 @@ func (f *frameLimitConn) Read(p []byte) (int, error) {
 		k := copy(buf, f.carry[:f.carryLen])
 		f.carryLen = 0
 		n, err := f.Conn.Read(buf[k:])
+		f.noteCause(err)
 		out, ferr := f.filter(buf[:k+n])
 		if ferr != nil {
 			f.seen.finishAll()

@@ -48,7 +48,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-
 // The defaults are kz_params.c's, for a key the shim would not send.
 func TestParseDefaults(t *testing.T) {
 	c, err := Parse(blob("node_hostname", "n"))
