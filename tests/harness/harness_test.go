@@ -383,6 +383,12 @@ func TestKamailioCrashIsReported(t *testing.T) {
 			victim = p
 		}
 	}
+	// let the main process reach its signal loop first: a child killed right after the
+	// start was once not noticed (CI, 2026-12-05: alive 10 s later)
+	time.Sleep(500 * time.Millisecond)
+	if victim.PID <= 0 {
+		t.Fatalf("no udp receiver among %v", k.Procs(t))
+	}
 	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
