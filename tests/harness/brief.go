@@ -1,9 +1,6 @@
 package harness
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -13,13 +10,7 @@ import (
 // it accepted the cfg.
 func CheckKamailio(t testing.TB, cfgTemplate string, o KamailioOpts) (string, bool) {
 	t.Helper()
-	k := prepareKamailio(t, cfgTemplate, o)
-	ctx, cancel := context.WithTimeout(context.Background(), kamCheckTimeout)
-	defer cancel()
-	check := exec.CommandContext(ctx, KamailioBin, "-c", "-f", k.cfgPath, "-Y", k.runDir, "-w", k.dir)
-	check.Dir = k.dir
-	check.WaitDelay = 2 * time.Second
-	out, err := check.CombinedOutput()
+	out, err := prepareKamailio(t, cfgTemplate, o).checkConfig()
 	return string(out), err == nil
 }
 
@@ -31,28 +22,8 @@ func RunKamailioFor(t testing.TB, cfgTemplate string, o KamailioOpts, d time.Dur
 	t.Helper()
 	o.Daemon = false
 	k := prepareKamailio(t, cfgTemplate, o)
-	logf, err := os.OpenFile(k.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(KamailioBin, k.args(false)...)
-	cmd.Dir = k.dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("harness: starting kamailio: %v", err)
-	}
-	k.mainPID, k.pgid = cmd.Process.Pid, cmd.Process.Pid
-	wd, err := startWatchdog(k.pgid, k.sockDir)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("harness: %v", err)
-	}
+	cmd, wd, done := k.startForegroundWatched(t)
 	defer wd.disarm()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
 		exited = true

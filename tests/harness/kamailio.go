@@ -178,12 +178,7 @@ func StartKamailio(t testing.TB, cfgTemplate string, o KamailioOpts) *Kamailio {
 	k := prepareKamailio(t, cfgTemplate, o)
 
 	// 1. config check
-	ctx, cancel := context.WithTimeout(context.Background(), kamCheckTimeout)
-	check := exec.CommandContext(ctx, KamailioBin, "-c", "-f", k.cfgPath, "-Y", k.runDir, "-w", k.dir)
-	check.Dir = k.dir
-	check.WaitDelay = 2 * time.Second
-	out, err := check.CombinedOutput()
-	cancel()
+	out, err := k.checkConfig()
 	if err != nil {
 		t.Fatalf("harness: kamailio -c -f %s failed: %v\n%s\n--- cfg ---\n%s", k.cfgPath, err, out, numbered(readFileString(k.cfgPath)))
 	}
@@ -289,27 +284,7 @@ func StartKamailioExpectFailure(t testing.TB, cfgTemplate string, o KamailioOpts
 	t.Helper()
 	o.Daemon = false
 	k := prepareKamailio(t, cfgTemplate, o)
-	logf, err := os.OpenFile(k.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatalf("harness: %v", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(KamailioBin, k.args(false)...)
-	cmd.Dir = k.dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("harness: starting kamailio: %v", err)
-	}
-	k.mainPID, k.pgid = cmd.Process.Pid, cmd.Process.Pid
-	wd, err := startWatchdog(k.pgid, k.sockDir)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatalf("harness: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd, wd, done := k.startForegroundWatched(t)
 	var werr error
 	select {
 	case werr = <-done:
@@ -700,4 +675,44 @@ func KamailioVersion(t testing.TB) string {
 		t.Fatalf("cannot read the version of %s -v", KamailioBin)
 	}
 	return kamailioVersion.v
+}
+
+// checkConfig runs `kamailio -c` on the rendered cfg: its output, and an error when
+// Kamailio refused it (or did not answer within kamCheckTimeout).
+func (k *Kamailio) checkConfig() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), kamCheckTimeout)
+	defer cancel()
+	check := exec.CommandContext(ctx, KamailioBin, "-c", "-f", k.cfgPath, "-Y", k.runDir, "-w", k.dir)
+	check.Dir = k.dir
+	check.WaitDelay = 2 * time.Second
+	return check.CombinedOutput()
+}
+
+// startForegroundWatched starts Kamailio in the foreground in its own process group, its
+// output appended to the log, under the watchdog (which kills the group if the test
+// binary dies); done receives the main process's exit.
+func (k *Kamailio) startForegroundWatched(t testing.TB) (*exec.Cmd, *watchdog, <-chan error) {
+	t.Helper()
+	logf, err := os.OpenFile(k.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	defer logf.Close() // the child has its own descriptor
+	cmd := exec.Command(KamailioBin, k.args(false)...)
+	cmd.Dir = k.dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("harness: starting kamailio: %v", err)
+	}
+	k.mainPID, k.pgid = cmd.Process.Pid, cmd.Process.Pid
+	wd, err := startWatchdog(k.pgid, k.sockDir)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("harness: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, wd, done
 }
