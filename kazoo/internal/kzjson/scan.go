@@ -272,25 +272,16 @@ func (s *scanner) object(i, depth, idx int) (int, status) {
 				return i, st
 			}
 			members++
-			c := s.at(i)
-			if c == '}' {
-				break
+			var done bool
+			if i, done, st = s.afterElement(i, '}'); st != stOK {
+				return i, st
 			}
-			if c != ',' {
-				return i, stErr
-			}
-			if i, ws = s.skipWS(i + 1); ws != wsOK {
-				return i, stErr
-			}
-			if s.at(i) == '}' { // trailing comma
+			if done {
 				break
 			}
 		}
 	}
-	i++
-	n := &s.tape[idx]
-	n.kind, n.end, n.count = nObject, uint32(i), members
-	return i, stOK
+	return s.closeContainer(i, idx, nObject, members)
 }
 
 func (s *scanner) array(i, depth, idx int) (int, status) {
@@ -310,24 +301,41 @@ func (s *scanner) array(i, depth, idx int) (int, status) {
 				return i, st
 			}
 			elems++
-			c := s.at(i)
-			if c == ']' {
-				break
+			var done bool
+			if i, done, st = s.afterElement(i, ']'); st != stOK {
+				return i, st
 			}
-			if c != ',' {
-				return i, stErr
-			}
-			if i, ws = s.skipWS(i + 1); ws != wsOK {
-				return i, stErr
-			}
-			if s.at(i) == ']' { // trailing comma
+			if done {
 				break
 			}
 		}
 	}
+	return s.closeContainer(i, idx, nArray, elems)
+}
+
+// afterElement reads what follows an object member or an array element at i: the
+// container's end (done), or a comma and the next one, or - json-c's leniency - a comma
+// and the end.
+func (s *scanner) afterElement(i int, end byte) (int, bool, status) {
+	c := s.at(i)
+	if c == end {
+		return i, true, stOK
+	}
+	if c != ',' {
+		return i, false, stErr
+	}
+	i, ws := s.skipWS(i + 1)
+	if ws != wsOK {
+		return i, false, stErr
+	}
+	return i, s.at(i) == end, stOK // end here: a trailing comma
+}
+
+// closeContainer steps over the container's end at i and completes its tape node.
+func (s *scanner) closeContainer(i, idx int, kind nodeKind, count uint32) (int, status) {
 	i++
 	n := &s.tape[idx]
-	n.kind, n.end, n.count = nArray, uint32(i), elems
+	n.kind, n.end, n.count = kind, uint32(i), count
 	return i, stOK
 }
 
