@@ -204,10 +204,8 @@ func (s *scanner) value(i, depth int) (int, status) {
 	s.push().start = uint32(i)
 	var st status
 	switch c := s.at(i); c {
-	case '{':
-		i, st = s.object(i, depth, idx)
-	case '[':
-		i, st = s.array(i, depth, idx)
+	case '{', '[':
+		i, st = s.container(i, depth, idx)
 	case '"', '\'':
 		i, st = s.str(i, idx)
 	case 'I', 'i':
@@ -241,76 +239,58 @@ func (s *scanner) value(i, depth int) (int, status) {
 	return i, stOK
 }
 
-func (s *scanner) object(i, depth, idx int) (int, status) {
+// container scans an object ('{' at i) or an array ('[' at i) into tape node idx: its
+// members or elements one after the other, each an object member's key and ':' first.
+func (s *scanner) container(i, depth, idx int) (int, status) {
+	kind, end := nArray, byte(']')
+	if s.at(i) == '{' {
+		kind, end = nObject, '}'
+	}
 	var ws wsResult
-	members := uint32(0)
+	count := uint32(0)
 	i, ws = s.skipWS(i + 1)
 	if ws != wsOK {
 		return i, stErr
 	}
-	if s.at(i) != '}' {
-		for {
-			q := s.at(i)
-			if q != '"' && q != '\'' {
-				return i, stErr
-			}
+	for done := s.at(i) == end; !done; count++ {
+		if kind == nObject {
 			var ok bool
-			if i, ok = s.key(i); !ok {
+			if i, ok = s.memberKey(i); !ok {
 				return i, stErr
-			}
-			if i, ws = s.skipWS(i); ws != wsOK || s.at(i) != ':' {
-				return i, stErr
-			}
-			if i, ws = s.skipWS(i + 1); ws != wsOK {
-				return i, stErr
-			}
-			if depth >= maxDepth-1 {
-				return i, stErr
-			}
-			var st status
-			if i, st = s.value(i, depth+1); st != stOK {
-				return i, st
-			}
-			members++
-			var done bool
-			if i, done, st = s.afterElement(i, '}'); st != stOK {
-				return i, st
-			}
-			if done {
-				break
 			}
 		}
+		if depth >= maxDepth-1 {
+			return i, stErr
+		}
+		var st status
+		if i, st = s.value(i, depth+1); st != stOK {
+			return i, st
+		}
+		if i, done, st = s.afterElement(i, end); st != stOK {
+			return i, st
+		}
 	}
-	return s.closeContainer(i, idx, nObject, members)
+	i++
+	n := &s.tape[idx]
+	n.kind, n.end, n.count = kind, uint32(i), count
+	return i, stOK
 }
 
-func (s *scanner) array(i, depth, idx int) (int, status) {
+// memberKey reads an object member's quoted key, the ':' and the white space up to its value.
+func (s *scanner) memberKey(i int) (int, bool) {
+	if q := s.at(i); q != '"' && q != '\'' {
+		return i, false
+	}
+	i, ok := s.key(i)
+	if !ok {
+		return i, false
+	}
 	var ws wsResult
-	elems := uint32(0)
+	if i, ws = s.skipWS(i); ws != wsOK || s.at(i) != ':' {
+		return i, false
+	}
 	i, ws = s.skipWS(i + 1)
-	if ws != wsOK {
-		return i, stErr
-	}
-	if s.at(i) != ']' {
-		for {
-			if depth >= maxDepth-1 {
-				return i, stErr
-			}
-			var st status
-			if i, st = s.value(i, depth+1); st != stOK {
-				return i, st
-			}
-			elems++
-			var done bool
-			if i, done, st = s.afterElement(i, ']'); st != stOK {
-				return i, st
-			}
-			if done {
-				break
-			}
-		}
-	}
-	return s.closeContainer(i, idx, nArray, elems)
+	return i, ws == wsOK
 }
 
 // afterElement reads what follows an object member or an array element at i: the
@@ -329,14 +309,6 @@ func (s *scanner) afterElement(i int, end byte) (int, bool, status) {
 		return i, false, stErr
 	}
 	return i, s.at(i) == end, stOK // end here: a trailing comma
-}
-
-// closeContainer steps over the container's end at i and completes its tape node.
-func (s *scanner) closeContainer(i, idx int, kind nodeKind, count uint32) (int, status) {
-	i++
-	n := &s.tape[idx]
-	n.kind, n.end, n.count = kind, uint32(i), count
-	return i, stOK
 }
 
 // stopDouble and stopSingle mark the bytes that end a run of plain string
