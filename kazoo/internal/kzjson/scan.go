@@ -418,11 +418,12 @@ func (s *scanner) key(i int) (int, bool) {
 	return next, true
 }
 
-// literal matches true or false case-insensitively (json-c non-strict).
-// The byte after the literal is not checked here: json-c hands it to the
-// enclosing level, which rejects anything but a separator.
+// literal matches word (true, false, null, nan, infinity) case-insensitively
+// (json-c non-strict), from its first letter at i. The byte after it is not
+// checked here: json-c hands it to the enclosing level, which rejects anything
+// but a separator.
 func (s *scanner) literal(i, idx int, word string, kind nodeKind) (int, status) {
-	for k := 1; k < len(word); k++ {
+	for k := 0; k < len(word); k++ {
 		if lower(s.at(i+k)) != word[k] {
 			return i + k, stErr
 		}
@@ -446,15 +447,7 @@ func (s *scanner) nullOrNaN(i, idx int) (int, status) {
 // inf is json_tokener_state_inf: "Infinity" with each letter in either case.
 // i is at the 'I'; for -Infinity the node already starts at the '-'.
 func (s *scanner) inf(i, idx int, kind nodeKind) (int, status) {
-	const word = "infinity"
-	for k := 0; k < len(word); k++ {
-		if lower(s.at(i+k)) != word[k] {
-			return i + k, stErr
-		}
-	}
-	n := &s.tape[idx]
-	n.kind, n.end = kind, uint32(i+len(word))
-	return i + len(word), stOK
+	return s.literal(i, idx, "infinity", kind)
 }
 
 // number is json_tokener_state_number followed by json-c's conversion:
