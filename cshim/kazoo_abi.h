@@ -116,19 +116,19 @@ int32_t kzgo_abi_version(void);
 /*
  * Start the module's Go side in this process: parse cfg, start the AMQP connection goroutines.
  * Returns at once; connecting happens in the background. log_fd: write end of the relay pipe.
- * err receives a message (err_len its length) when the status is not KZ_OK.
+ * err receives a message (err->len its length) when the status is not KZ_OK.
  */
 int32_t kzgo_init(kz_bytes_t cfg, int32_t log_fd, kz_buf_t *err);
 
 /*
  * Publish msg->payload (lenient JSON, normalised and completed by Go) to msg->exchange with
- * msg->routing_key, with msg->headers "k1=v1;k2=v2" (may be empty), in two calls so that the process waits for the
- * broker's confirm in C: kzgo_publish_start returns KZ_PENDING when the message is sent
- * (then poll notify_fd, an eventfd Go writes at each confirm, up to amqp_publish_timeout,
- * and read it empty: when outcome->ready, Go wrote the outcome there (rc, err_len; see
- * kz_outcome_t below; outcome may be NULL); otherwise call kzgo_publish_finish, timed_out 1
- * when the poll timed out, until it returns anything but KZ_PENDING), or the outcome at
- * once. Outcomes: KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected
+ * msg->routing_key, with msg->headers "k1=v1;k2=v2" (may be empty), in two calls so that
+ * the process waits for the broker's confirm in C: kzgo_publish_start returns KZ_PENDING
+ * when the message is sent (then poll msg->notify_fd, an eventfd Go writes at each confirm,
+ * up to amqp_publish_timeout, and read it empty: when msg->outcome->ready, Go wrote the
+ * outcome there (rc, err_len; see kz_outcome_t below; outcome may be NULL); otherwise call
+ * kzgo_publish_finish, timed_out 1 when the poll timed out, until it returns anything but
+ * KZ_PENDING), or the outcome at once. Outcomes: KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected
  * and the message waits in this process's spool (amqp_spool_max), sent in order on
  * reconnect; otherwise err says why. outcome and err must stay valid until the publish ends.
  */
