@@ -2,11 +2,13 @@
  * kazoo_abi.h - the whole boundary between the C shim and the Go side of kazoo.so.
  *
  * Both sides compile this header (the shim directly, Go through cgo), so a change here is a
- * change of both. Only fixed-width integers, (pointer, length) pairs and integer handles cross
- * it; every Go entry returns a kz_status. Pointers passed into Go are C-owned and valid only for
- * the duration of the call: Go copies what it keeps (they are not declared const only because
- * cgo declares exports without const). Output buffers are C-owned too; Go writes
- * at most *_cap bytes and reports the length.
+ * change of both. Only fixed-width integers, (pointer, length) pairs (kz_bytes_t), output
+ * buffers (kz_buf_t) and integer handles cross it; every Go entry returns a kz_status.
+ * Pointers passed into Go are C-owned and valid only for the duration of the call: Go copies
+ * what it keeps (they are not declared const only because cgo declares exports without
+ * const). Output buffers are C-owned too; Go writes at most cap bytes and reports the length.
+ * The Go side of every constant and layout here is kazoo/internal/abi (and internal/status);
+ * kazoo/internal/abi/abicheck compares them with this header in a unit test and at kzgo_init.
  *
  * Every entry may be called only in a process whose Go runtime runs (kz_go_ready() in the shim):
  * an export called where the runtime was never started would block forever in cgo's
@@ -15,10 +17,26 @@
 #ifndef KAZOO_ABI_H
 #define KAZOO_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 6
+#define KZ_ABI_VERSION 7
+
+/* len bytes of C memory at ptr: an input, or an area Go writes in place */
+typedef struct kz_bytes {
+	uint8_t *ptr;
+	int64_t len;
+} kz_bytes_t;
+
+/* an output buffer: Go writes at most cap bytes at ptr and sets len to their length (on
+ * KZ_ERR_BUFFER: the size needed, nothing usable written). As an error buffer (err), Go
+ * writes a message there and sets len when the status is an error; the shim's is kz_err. */
+typedef struct kz_buf {
+	uint8_t *ptr;
+	int64_t cap;
+	int64_t len;
+} kz_buf_t;
 
 typedef enum kz_status {
 	KZ_OK = 0,
@@ -98,30 +116,30 @@ int32_t kzgo_abi_version(void);
 /*
  * Start the module's Go side in this process: parse cfg, start the AMQP connection goroutines.
  * Returns at once; connecting happens in the background. log_fd: write end of the relay pipe.
- * err receives a message (err_len its length) when the status is not KZ_OK.
+ * err receives a message (err->len its length) when the status is not KZ_OK.
  */
-int32_t kzgo_init(uint8_t *cfg, int64_t cfg_len, int32_t log_fd,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_init(kz_bytes_t cfg, int32_t log_fd, kz_buf_t *err);
 
 /*
- * Publish payload (lenient JSON, normalised and completed by Go) to exchange with routing_key,
- * with headers "k1=v1;k2=v2" (may be empty), in two calls so that the process waits for the
- * broker's confirm in C: kzgo_publish_start returns KZ_PENDING when the message is sent
- * (then poll notify_fd, an eventfd Go writes at each confirm, up to amqp_publish_timeout,
- * and read it empty: when outcome->ready, Go wrote the outcome there (rc, err_len; see
- * kz_outcome_t below; outcome may be NULL); otherwise call kzgo_publish_finish, timed_out 1
- * when the poll timed out, until it returns anything but KZ_PENDING), or the outcome at
- * once. Outcomes: KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected
+ * Publish msg->payload (lenient JSON, normalised and completed by Go) to msg->exchange with
+ * msg->routing_key, with msg->headers "k1=v1;k2=v2" (may be empty), in two calls so that
+ * the process waits for the broker's confirm in C: kzgo_publish_start returns KZ_PENDING
+ * when the message is sent (then poll msg->notify_fd, an eventfd Go writes at each confirm,
+ * up to amqp_publish_timeout, and read it empty: when msg->outcome->ready, Go wrote the
+ * outcome there (rc, err_len; see kz_outcome_t below; outcome may be NULL); otherwise call
+ * kzgo_publish_finish, timed_out 1 when the poll timed out, until it returns anything but
+ * KZ_PENDING), or the outcome at once. Outcomes: KZ_OK when the broker confirmed, KZ_SPOOLED when no broker is connected
  * and the message waits in this process's spool (amqp_spool_max), sent in order on
  * reconnect; otherwise err says why. outcome and err must stay valid until the publish ends.
  */
 typedef struct kz_outcome kz_outcome_t;
-int32_t kzgo_publish_start(uint8_t *exchange, int64_t exchange_len,
-		uint8_t *routing_key, int64_t routing_key_len,
-		uint8_t *payload, int64_t payload_len,
-		uint8_t *headers, int64_t headers_len, int32_t notify_fd, kz_outcome_t *outcome,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_publish_finish(int32_t timed_out, uint8_t *err, int64_t err_cap, int64_t *err_len);
+typedef struct kz_message {
+	kz_bytes_t exchange, routing_key, payload, headers;
+	int32_t notify_fd;     /* the eventfd Go writes when the outcome is known */
+	kz_outcome_t *outcome; /* may be NULL */
+} kz_message_t;
+int32_t kzgo_publish_start(kz_message_t *msg, kz_buf_t *err);
+int32_t kzgo_publish_finish(int32_t timed_out, kz_buf_t *err);
 
 /*
  * Where kzgo_query_start's (and kzgo_publish_start's) outcome is written by Go as soon as it is known, before Go writes
@@ -129,7 +147,7 @@ int32_t kzgo_publish_finish(int32_t timed_out, uint8_t *err, int64_t err_cap, in
  * call into Go costs the Go runtime thread wake-ups when it returns to C). ready is set
  * last (release); read it with acquire. rc is a kz_status_t; on KZ_OK reply_len is the
  * reply's full length (copied into the reply buffer when it fits), else err_len is the
- * length of the message in the error buffer.
+ * length of the message in the error buffer (its len is not written).
  */
 struct kz_outcome {
 	int32_t ready;
@@ -142,23 +160,24 @@ struct kz_outcome {
  * A query in two calls, so that the process waits in C and not inside Go:
  * kzgo_query_start sends a request (like kzgo_publish_start, plus Server-ID = this process's
  * reply queue) and returns KZ_PENDING at once, or an error. When its outcome is known, Go
- * writes it to *outcome (ready 0 before the call; may be NULL), reply[0..reply_cap) and
- * err[0..err_cap), which must stay valid until the query ends, then writes notify_fd (an
- * eventfd of this process). The caller polls notify_fd for up to timeout_ms and reads it
- * empty; when outcome->ready, that is the outcome. Otherwise it calls kzgo_query_finish
- * (timed_out 1 when the poll timed out) until it returns anything but KZ_PENDING (which a
- * wake-up left by an earlier call gives): the query's status, and on KZ_OK the reply copied
- * into reply[0..reply_cap) with *reply_len its full length. A reply larger than reply_cap
- * is not copied, either way: kzgo_last_reply copies it into a larger buffer.
+ * writes it to *msg.outcome (ready 0 before the call; may be NULL), reply[0..reply_cap) and
+ * err->ptr[0..err->cap), which must stay valid until the query ends, then writes
+ * msg.notify_fd (an eventfd of this process). The caller polls notify_fd for up to
+ * timeout_ms and reads it empty; when outcome->ready, that is the outcome. Otherwise it calls
+ * kzgo_query_finish (timed_out 1 when the poll timed out) until it returns anything but
+ * KZ_PENDING (which a wake-up left by an earlier call gives): the query's status, and on
+ * KZ_OK the reply copied into reply->ptr[0..reply->cap) with reply->len its full length. A
+ * reply larger than the buffer is not copied, either way: kzgo_last_reply copies it into a
+ * larger buffer.
  */
-int32_t kzgo_query_start(uint8_t *exchange, int64_t exchange_len,
-		uint8_t *routing_key, int64_t routing_key_len,
-		uint8_t *payload, int64_t payload_len,
-		uint8_t *headers, int64_t headers_len, int64_t timeout_ms, int32_t notify_fd,
-		kz_outcome_t *outcome, uint8_t *reply, int64_t reply_cap,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_query_finish(int32_t timed_out, uint8_t *reply, int64_t reply_cap,
-		int64_t *reply_len, uint8_t *err, int64_t err_cap, int64_t *err_len);
+typedef struct kz_query {
+	kz_message_t msg;
+	int64_t timeout_ms;
+	uint8_t *reply; /* reply_cap bytes for the reply, written when the outcome is known */
+	int64_t reply_cap;
+} kz_query_t;
+int32_t kzgo_query_start(kz_query_t *q, kz_buf_t *err);
+int32_t kzgo_query_finish(int32_t timed_out, kz_buf_t *reply, kz_buf_t *err);
 
 /*
  * kazoo_async_query: a SIP worker suspends the transaction and sends this record, one
@@ -184,6 +203,8 @@ enum kz_event_kind {
 };
 /* route of a KZ_EVENT_MESSAGE taken by the KEMI event_callback */
 #define KZ_ROUTE_CALLBACK 0xffffffffu
+/* the integers kzgo_take_event writes beside an event's bytes */
+#define KZ_EVENT_INTS 4
 
 /*
  * Consumer worker number `worker` (1-based): read async query records from ipc_fd (shared
@@ -191,25 +212,25 @@ enum kz_event_kind {
  * ready event by writing a byte to notify_fd.
  */
 int32_t kzgo_consumer_start(int32_t worker, int32_t ipc_fd, int32_t notify_fd,
-		int32_t control_fd, uint8_t *err, int64_t err_cap, int64_t *err_len);
+		int32_t control_fd, kz_buf_t *err);
 
 /* Worker 1, after event_route[kazoo:mod-init] ran: every worker may start consuming. */
-int32_t kzgo_consumer_ready(uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_consumer_ready(kz_buf_t *err);
 
 /*
  * First, when done is not 0, the route of message `done` (an earlier event's handle) has
  * run: it is acknowledged if its subscription waits for that (one call per event instead
  * of two: each call into Go and back costs thread wake-ups).
  * Then take the next event without blocking. Returns its kind (KZ_EVENT_NONE when none) and
- * copies its bytes into buf when they fit; *len is their full length (when larger than cap
- * nothing was copied and the event stays queued: call again with a buffer of *len bytes).
- * ints[0..3]:
+ * copies its bytes into buf when they fit; buf->len is their full length (when larger than
+ * buf->cap nothing was copied and the event stays queued: call again with a buffer of
+ * buf->len bytes). ints[0..KZ_EVENT_INTS):
  *   async:   tindex, tlabel, route, n; buf = reply, or reason followed by n bytes of
  *            $kzR for the failure route (the fork's returned-message JSON; n = 0: $null)
  *   message: handle, payload length, route, 1 if a routing key follows the payload (0 for
  *            connection events); buf = payload ($kzE) then routing key ($kzRK)
  */
-int32_t kzgo_take_event(uint32_t done, uint32_t *ints, uint8_t *buf, int64_t cap, int64_t *len);
+int32_t kzgo_take_event(uint32_t done, uint32_t *ints, kz_buf_t *buf);
 
 /*
  * The C thread cannot allocate the `size` bytes the next event needs (pkg memory): Go
@@ -223,20 +244,16 @@ void kzgo_refuse_event(int64_t size);
  * here, then handed to every consumer worker. kazoo_unsubscribe(name): name is the
  * subscription's "name", else its queue.
  */
-int32_t kzgo_subscribe(uint8_t *desc, int64_t desc_len,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_subscribe_simple(uint8_t *exchange, int64_t exchange_len,
-		uint8_t *type, int64_t type_len, uint8_t *queue, int64_t queue_len,
-		uint8_t *routing_key, int64_t routing_key_len,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_unsubscribe(uint8_t *name, int64_t name_len,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_subscribe(kz_bytes_t desc, kz_buf_t *err);
+int32_t kzgo_subscribe_simple(kz_bytes_t exchange, kz_bytes_t type, kz_bytes_t queue,
+		kz_bytes_t routing_key, kz_buf_t *err);
+int32_t kzgo_unsubscribe(kz_bytes_t name, kz_buf_t *err);
 
 /*
  * The connection counters of this process for $xavp(amqpc): "name\0value\0" pairs (value in
- * decimal) written into out; *len their length (KZ_ERR_BUFFER: *len is the size needed).
+ * decimal) written into out (KZ_ERR_BUFFER: out->len is the size needed).
  */
-int32_t kzgo_status(uint8_t *out, int64_t cap, int64_t *len);
+int32_t kzgo_status(kz_buf_t *out);
 /*
  * Go adds 1 to *gen (atomically) after every change of what kzgo_status returns, so that
  * the process calls kzgo_status again only then. gen stays valid for the process's life.
@@ -246,25 +263,23 @@ void kzgo_watch_status(uint64_t *gen);
 /*
  * JSON surface (kz.json, kz.json.count, kazoo_json, kazoo_json_keys, kz.encode). doc may use
  * the lenient dialect; path is already variable-expanded; escape is json_escape_char.
- * Results are written into out[0..cap): on KZ_ERR_BUFFER nothing usable was written and
- * *len is the size needed. No allocation per call on the Go side.
+ * Results are written into out (kz_buf_t): on KZ_ERR_BUFFER nothing usable was written and
+ * out->len is the size needed. No allocation per call on the Go side.
  */
-int32_t kzgo_json_get(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
-		int32_t escape, uint8_t *out, int64_t cap, int64_t *len, int32_t *kind,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_json_count(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
-		int32_t escape, int64_t *count, uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_json_get(kz_bytes_t doc, kz_bytes_t path, int32_t escape, kz_buf_t *out,
+		int32_t *kind, kz_buf_t *err);
+int32_t kzgo_json_count(kz_bytes_t doc, kz_bytes_t path, int32_t escape, int64_t *count,
+		kz_buf_t *err);
 /* the keys of the object at path, each followed by a 0 byte, in the order kazoo_json_keys
  * adds them as AVPs */
-int32_t kzgo_json_keys(uint8_t *doc, int64_t doc_len, uint8_t *path, int64_t path_len,
-		int32_t escape, uint8_t *out, int64_t cap, int64_t *len,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
-int32_t kzgo_encode(uint8_t *in, int64_t in_len, uint8_t *out, int64_t cap, int64_t *len);
+int32_t kzgo_json_keys(kz_bytes_t doc, kz_bytes_t path, int32_t escape, kz_buf_t *out,
+		kz_buf_t *err);
+int32_t kzgo_encode(kz_bytes_t in, kz_buf_t *out);
 
 /*
  * kazoo_pua_publish (kind KZ_PUA_ANY), _mwi, _presence, _dialoginfo: the presentity row to
  * write for doc, as KZ_PUA_F_COUNT values in this order, each a little-endian uint32 length
- * then its bytes. KZ_OK with *len 0: nothing to write (kazoo_pua_publish of an event that
+ * then its bytes. KZ_OK with out->len 0: nothing to write (kazoo_pua_publish of an event that
  * is not an update of a known package). The shim writes the row with Kamailio's DB API.
  */
 enum kz_pua_kind { KZ_PUA_ANY = 0, KZ_PUA_MWI = 1, KZ_PUA_PRESENCE = 2, KZ_PUA_DIALOG = 3 };
@@ -273,24 +288,25 @@ enum kz_pua_field {
 	KZ_PUA_F_BODY, KZ_PUA_F_EXPIRES, KZ_PUA_F_RECEIVED_TIME, KZ_PUA_F_RESET, /* decimal text */
 	KZ_PUA_F_COUNT
 };
-int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, uint8_t *doc, int64_t doc_len,
-		uint8_t *out, int64_t cap, int64_t *len,
-		uint8_t *err, int64_t err_cap, int64_t *err_len);
+int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, kz_bytes_t doc, kz_buf_t *out,
+		kz_buf_t *err);
 
 /*
  * Status areas for RPC (kamcmd kazoo.status / kazoo.subscriptions), in shared memory that
- * the shim allocates: Go writes plain little-endian fields into them (no Kamailio API), the
- * RPC process reads them.
- * Process slot (one per process that runs Go): u32 pid, u32 broker count, u32 queries in
- * flight, u32 0; then per broker (at most KZ_STATUS_MAX_BROKERS): u32 state (0 connecting,
- * 1 open, 2 down, 3 stopped), u32 blocked (1: connection.blocked), i64 since (unix ms),
- * i64 errors (failed connects and losses).
- * After the brokers, KZ_SC_COUNT u64 counters of the process (statistics summed over the
- * processes when read: kamcmd stats.get_statistics kazoo:).
+ * the shim allocates (8-byte aligned): Go writes plain little-endian fields into them (no
+ * Kamailio API), each with one atomic store at an offset of its size, the RPC process reads
+ * them with one atomic load each.
+ * Process slot (one per process that runs Go): struct kz_status_slot. After the brokers,
+ * KZ_SC_COUNT u64 counters of the process (statistics summed over the processes when read:
+ * kamcmd stats.get_statistics kazoo:).
  * Subscriptions area (written by consumer 1): u32 sequence (odd while writing), u32 length,
  * then that many bytes of JSON (an array of the subscriptions), truncated to fit.
  */
 #define KZ_STATUS_MAX_BROKERS 16
+enum kz_broker_state {
+	KZ_BROKER_CONNECTING = 0, KZ_BROKER_OPEN = 1, KZ_BROKER_DOWN = 2, KZ_BROKER_STOPPED = 3,
+	KZ_BROKER_STATE_COUNT
+};
 enum kz_status_counter {
 	KZ_SC_RETURNED,      /* messages the broker returned as unroutable */
 	KZ_SC_ACKED,         /* consumed messages acknowledged */
@@ -305,14 +321,33 @@ enum kz_status_counter {
 	KZ_SC_QUERY_SLOWER,  /* > 1 s */
 	KZ_SC_COUNT
 };
-#define KZ_STATUS_COUNTERS_OFFSET (16 + 24 * KZ_STATUS_MAX_BROKERS)
-#define KZ_STATUS_SLOT_SIZE (KZ_STATUS_COUNTERS_OFFSET + 8 * KZ_SC_COUNT)
+struct kz_status_broker {
+	uint32_t state;   /* enum kz_broker_state */
+	uint32_t blocked; /* 1: connection.blocked */
+	int64_t since;    /* unix ms */
+	int64_t errors;   /* failed connects and losses */
+};
+struct kz_status_slot {
+	uint32_t pid;
+	uint32_t brokers; /* entries of broker[] in use */
+	uint32_t queries_in_flight;
+	uint32_t reserved; /* 0 */
+	struct kz_status_broker broker[KZ_STATUS_MAX_BROKERS];
+	uint64_t counters[KZ_SC_COUNT];
+};
+#define KZ_STATUS_COUNTERS_OFFSET offsetof(struct kz_status_slot, counters)
+#define KZ_STATUS_SLOT_SIZE sizeof(struct kz_status_slot)
+struct kz_subs_area {
+	uint32_t seq;
+	uint32_t len;
+	uint8_t text[]; /* KZ_SUBS_AREA_SIZE - offsetof(struct kz_subs_area, text) bytes */
+};
 #define KZ_SUBS_AREA_SIZE (64 * 1024)
-int32_t kzgo_status_area(uint8_t *slot, int64_t slot_len);
-int32_t kzgo_subscriptions_area(uint8_t *area, int64_t area_len);
+int32_t kzgo_status_area(kz_bytes_t slot);
+int32_t kzgo_subscriptions_area(kz_bytes_t area);
 
-/* Copies the last reply of kzgo_query_finish into buf; returns its length (0: none), or -length
- * when buf is too small (nothing copied). */
-int64_t kzgo_last_reply(uint8_t *buf, int64_t cap);
+/* Copies the last reply of kzgo_query_finish into buf (buf.len: its size); returns its
+ * length (0: none), or -length when buf is too small (nothing copied). */
+int64_t kzgo_last_reply(kz_bytes_t buf);
 
 #endif

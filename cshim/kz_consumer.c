@@ -225,10 +225,11 @@ static uint32_t run_event(uint32_t *ints, uint8_t *buf, int64_t len)
 
 static void worker_loop(int index)
 {
-	uint32_t ints[4], done = 0;
+	uint32_t ints[KZ_EVENT_INTS], done = 0;
 	uint8_t *buf;
 	int64_t cap = 65536, len;
 	int32_t kind;
+	kz_buf_t out;
 	char wake[256];
 
 	buf = pkg_malloc(cap);
@@ -236,9 +237,9 @@ static void worker_loop(int index)
 		LM_CRIT("kazoo consumer %d cannot start\n", index);
 		exit(-1);
 	}
-	kz_errlen = 0;
+	kz_err.len = 0;
 	if(kzgo_consumer_start(index, kz_async_reader_fd(), notify[index - 1][1],
-			   control[index - 1][0], kz_errbuf, sizeof(kz_errbuf), &kz_errlen)
+			   control[index - 1][0], &kz_err)
 			!= KZ_OK) {
 		LM_CRIT("kazoo consumer %d cannot start: %.*s\n", index, kz_errlen_checked(), kz_errbuf);
 		exit(-1);
@@ -246,8 +247,8 @@ static void worker_loop(int index)
 	if(index == 1) {
 		kz_rpc_subscriptions_writer();
 		run_mod_init();
-		kz_errlen = 0;
-		if(kzgo_consumer_ready(kz_errbuf, sizeof(kz_errbuf), &kz_errlen) != KZ_OK)
+		kz_err.len = 0;
+		if(kzgo_consumer_ready(&kz_err) != KZ_OK)
 			LM_ERR("cannot start consuming: %.*s\n", kz_errlen_checked(), kz_errbuf);
 	}
 	for(;;) {
@@ -257,7 +258,9 @@ static void worker_loop(int index)
 		}
 		cfg_update();
 		for(;;) {
-			kind = kzgo_take_event(done, ints, buf, cap, &len);
+			out = (kz_buf_t){buf, cap, 0};
+			kind = kzgo_take_event(done, ints, &out);
+			len = out.len;
 			done = 0;
 			if(kind == KZ_EVENT_NONE)
 				break;

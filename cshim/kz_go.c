@@ -40,13 +40,13 @@
 #include "kz_rpc.h"
 
 unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
-int64_t kz_errlen;
+kz_buf_t kz_err = {kz_errbuf, sizeof(kz_errbuf), 0};
 
 int kz_errlen_checked(void)
 {
-	if(!kz_len_ok(kz_errlen, sizeof(kz_errbuf), "an error text length"))
+	if(!kz_len_ok(kz_err.len, sizeof(kz_errbuf), "an error text length"))
 		return 0;
-	return (int)kz_errlen;
+	return (int)kz_err.len;
 }
 
 static int log_pipe[2] = {-1, -1};
@@ -246,9 +246,8 @@ static int start_go_here(void)
 	if(kz_go_cfg_add(KZ_CFG_PROCESS, process, -1) < 0
 			|| kz_go_cfg_add_int(KZ_CFG_LOG_LEVEL, cfg_get(core, core_cfg, debug)) < 0)
 		return -1;
-	kz_errlen = 0;
-	r = kzgo_init((uint8_t *)go_cfg, go_cfg_len, log_pipe[1], kz_errbuf,
-			sizeof(kz_errbuf), &kz_errlen);
+	kz_err.len = 0;
+	r = kzgo_init((kz_bytes_t){(uint8_t *)go_cfg, go_cfg_len}, log_pipe[1], &kz_err);
 	if(r != KZ_OK) {
 		LM_ERR("cannot start the module's Go side: %.*s\n", kz_errlen_checked(), kz_errbuf);
 		return -1;

@@ -5,6 +5,9 @@
 #ifndef KAZOO_GO_H
 #define KAZOO_GO_H
 
+#include "kazoo_abi.h"
+#include "core/str.h"
+
 /* main process, mod_init: check the bootstrap capture, create the log pipe, build the
  * configuration, register the log relay process. 0 or -1 (logged). */
 int kz_go_mod_init(void);
@@ -29,9 +32,18 @@ int kz_go_running(void);
 int kz_go_cfg_add(const char *key, const char *val, int val_len);
 int kz_go_cfg_add_int(const char *key, int v);
 
-/* a C-owned buffer for Go's error messages, and a helper to log them */
+/* a C-owned buffer for Go's error messages: kz_err (the err argument of the kzgo_*
+ * entries) describes kz_errbuf; kz_errlen_checked() (kz_bounds.h) bounds its length */
 #define KZ_ERRBUF_SIZE 1024
 extern unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
-extern int64_t kz_errlen;
+extern kz_buf_t kz_err;
+
+/* a Kamailio str (NULL: empty) as a kz_bytes_t, without copying */
+static inline kz_bytes_t kz_bytes(const str *s)
+{
+	if(s == NULL)
+		return (kz_bytes_t){NULL, 0};
+	return (kz_bytes_t){(uint8_t *)s->s, s->len};
+}
 
 #endif

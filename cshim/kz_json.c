@@ -81,6 +81,7 @@ static int json_get(str *doc, str *path, str *out, int *kind)
 	int64_t cap, len = 0;
 	int32_t k = KZ_JSON_MISSING, rc;
 	uint8_t *buf;
+	kz_buf_t res;
 
 	if(kz_go_ensure() < 0)
 		return -1;
@@ -88,9 +89,10 @@ static int json_get(str *doc, str *path, str *out, int *kind)
 	if(buf == NULL)
 		return -1;
 	for(;;) {
-		kz_errlen = 0;
-		rc = kzgo_json_get((uint8_t *)doc->s, doc->len, (uint8_t *)path->s, path->len,
-				escape_char(), buf, cap, &len, &k, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+		kz_err.len = 0;
+		res = (kz_buf_t){buf, cap, 0};
+		rc = kzgo_json_get(kz_bytes(doc), kz_bytes(path), escape_char(), &res, &k, &kz_err);
+		len = res.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
 		if(!kz_grow_ok(len, cap, INT_MAX, "a result length")
@@ -117,9 +119,8 @@ static int json_count(str *doc, str *path, long *count)
 
 	if(kz_go_ensure() < 0)
 		return -1;
-	kz_errlen = 0;
-	if(kzgo_json_count((uint8_t *)doc->s, doc->len, (uint8_t *)path->s, path->len,
-			   escape_char(), &n, kz_errbuf, sizeof(kz_errbuf), &kz_errlen)
+	kz_err.len = 0;
+	if(kzgo_json_count(kz_bytes(doc), kz_bytes(path), escape_char(), &n, &kz_err)
 			!= KZ_OK) {
 		LM_ERR("kz.json.count '%.*s': %.*s\n", path->len, path->s, kz_errlen_checked(), kz_errbuf);
 		n = 0;
@@ -132,11 +133,18 @@ static int encode(str *in, str *out)
 {
 	int64_t cap, len = 0;
 	uint8_t *buf;
+	kz_buf_t res;
 
 	if(kz_go_ensure() < 0)
 		return -1;
 	buf = result_buffer(0, &cap);
-	while(buf && kzgo_encode((uint8_t *)in->s, in->len, buf, cap, &len) == KZ_ERR_BUFFER) {
+	while(buf) {
+		res = (kz_buf_t){buf, cap, 0};
+		if(kzgo_encode(kz_bytes(in), &res) != KZ_ERR_BUFFER) {
+			len = res.len;
+			break;
+		}
+		len = res.len;
 		if(!kz_grow_ok(len, cap, INT_MAX, "a result length"))
 			return -1;
 		buf = result_buffer(len, &cap);
@@ -438,6 +446,7 @@ static int kazoo_json_keys(sip_msg_t *msg, str j, str p, pv_spec_t *spec)
 	int64_t cap, len = 0;
 	uint8_t *buf, *k, *end;
 	int32_t rc;
+	kz_buf_t res;
 
 	if(spec == NULL || spec->type != PVT_AVP
 			|| pv_get_avp_name(msg, &spec->pvp, &name, &type) != 0) {
@@ -450,9 +459,10 @@ static int kazoo_json_keys(sip_msg_t *msg, str j, str p, pv_spec_t *spec)
 	for(;;) {
 		if(buf == NULL)
 			return -1;
-		kz_errlen = 0;
-		rc = kzgo_json_keys((uint8_t *)j.s, j.len, (uint8_t *)p.s, p.len, escape_char(), buf,
-				cap, &len, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+		kz_err.len = 0;
+		res = (kz_buf_t){buf, cap, 0};
+		rc = kzgo_json_keys(kz_bytes(&j), kz_bytes(&p), escape_char(), &res, &kz_err);
+		len = res.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
 		if(!kz_grow_ok(len, cap, INT_MAX, "a result length"))

@@ -169,6 +169,7 @@ static int pua_publish_str(str doc, int kind, const char *fn)
 	str f[KZ_PUA_F_COUNT];
 	int64_t len = 0;
 	int32_t rc;
+	kz_buf_t out;
 	char num[3][24];
 	int i;
 
@@ -179,9 +180,10 @@ static int pua_publish_str(str doc, int kind, const char *fn)
 	if(kz_go_ensure() < 0)
 		return -1;
 	for(;;) {
-		kz_errlen = 0;
-		rc = kzgo_pua_row(kind, kz_pua_include_entity, (uint8_t *)doc.s, doc.len, row_buf,
-				row_cap, &len, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+		kz_err.len = 0;
+		out = (kz_buf_t){row_buf, row_cap, 0};
+		rc = kzgo_pua_row(kind, kz_pua_include_entity, kz_bytes(&doc), &out, &kz_err);
+		len = out.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
 		if(!kz_grow_ok(len, row_cap - 1, INT_MAX - 1, "a row length"))

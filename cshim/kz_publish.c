@@ -26,21 +26,21 @@ static int kz_publish(str *exchange, str *routing_key, str *payload, str *header
 	int32_t rc;
 	int64_t deadline;
 	int notified;
+	kz_message_t msg;
 
 	if(kz_go_ensure() < 0 || kz_wait_fd() < 0)
 		return -1;
-	kz_errlen = 0;
+	kz_err.len = 0;
 	deadline = kz_monotonic_ms() + kz_publish_timeout_ms;
 	memset(&kz_pub_outcome, 0, sizeof(kz_pub_outcome));
-	rc = kzgo_publish_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
-			routing_key->len, (uint8_t *)payload->s, payload->len,
-			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, kz_wait_fd(),
-			&kz_pub_outcome, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+	msg = (kz_message_t){kz_bytes(exchange), kz_bytes(routing_key), kz_bytes(payload),
+			kz_bytes(headers), kz_wait_fd(), &kz_pub_outcome};
+	rc = kzgo_publish_start(&msg, &kz_err);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the broker's confirm */
 		notified = kz_wait_outcome(deadline);
 		if(kz_outcome_take(&kz_pub_outcome, &rc, NULL))
 			break;
-		rc = kzgo_publish_finish(!notified, kz_errbuf, sizeof(kz_errbuf), &kz_errlen);
+		rc = kzgo_publish_finish(!notified, &kz_err);
 	}
 	if(rc == KZ_SPOOLED) {
 		kz_stat_inc(KZ_STAT_SPOOLED);

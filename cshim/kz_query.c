@@ -98,6 +98,8 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 	int64_t len = 0, n, timeout, deadline;
 	int notified;
 	pv_value_t val;
+	kz_query_t q;
+	kz_buf_t reply;
 
 	kz_reply_len = -1;
 	if(kz_go_ensure() < 0)
@@ -106,21 +108,21 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 		return -1;
 	if(kz_wait_fd() < 0)
 		return -1;
-	kz_errlen = 0;
+	kz_err.len = 0;
 	timeout = kz_query_timeout_ms(msg);
 	deadline = kz_monotonic_ms() + timeout;
 	memset(&kz_outcome, 0, sizeof(kz_outcome));
-	rc = kzgo_query_start((uint8_t *)exchange->s, exchange->len, (uint8_t *)routing_key->s,
-			routing_key->len, (uint8_t *)payload->s, payload->len,
-			headers ? (uint8_t *)headers->s : NULL, headers ? headers->len : 0, timeout,
-			kz_wait_fd(), &kz_outcome, kz_reply, kz_reply_cap, kz_errbuf, sizeof(kz_errbuf),
-			&kz_errlen);
+	q = (kz_query_t){{kz_bytes(exchange), kz_bytes(routing_key), kz_bytes(payload),
+							 kz_bytes(headers), kz_wait_fd(), &kz_outcome},
+			timeout, kz_reply, kz_reply_cap};
+	rc = kzgo_query_start(&q, &kz_err);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the reply */
 		notified = kz_wait_outcome(deadline);
 		if(kz_outcome_take(&kz_outcome, &rc, &len))
 			break;
-		rc = kzgo_query_finish(!notified, kz_reply, kz_reply_cap, &len, kz_errbuf,
-				sizeof(kz_errbuf), &kz_errlen);
+		reply = (kz_buf_t){kz_reply, kz_reply_cap, len};
+		rc = kzgo_query_finish(!notified, &reply, &kz_err);
+		len = reply.len;
 	}
 	if(rc != KZ_OK) {
 		kz_stat_inc(rc == KZ_ERR_TIMEOUT ? KZ_STAT_QUERY_TIMEOUT : KZ_STAT_QUERY_FAILED);
@@ -134,7 +136,7 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 	if(len > kz_reply_cap) {
 		if(ensure_reply_cap(len) < 0)
 			return -1;
-		n = kzgo_last_reply(kz_reply, kz_reply_cap);
+		n = kzgo_last_reply((kz_bytes_t){kz_reply, kz_reply_cap});
 		if(n != len) {
 			LM_ERR("kazoo_query: reply of %lld bytes lost\n", (long long)len);
 			return -1;

@@ -31,16 +31,16 @@ static uint8_t *subs_area = NULL;
 /* Fields of the shared areas, which Go stores while this process reads them: one atomic
  * load each (Go stores each field with one atomic store), so that no field is seen half
  * old and half new; the areas are little-endian on every host. */
-static uint32_t shared_le32(const uint8_t *p)
+static uint32_t shared_le32(const uint32_t *p)
 {
-	uint32_t v = __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+	uint32_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	v = __builtin_bswap32(v);
 #endif
 	return v;
 }
 
-static int64_t shared_le64(const uint8_t *p)
+static int64_t shared_le64(const void *p)
 {
 	uint64_t v = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -71,20 +71,22 @@ void kz_rpc_process_started(void)
 {
 	if(slots == NULL || process_no < 0 || process_no >= KZ_STATUS_SLOTS)
 		return;
-	kzgo_status_area(slots + (size_t)process_no * KZ_STATUS_SLOT_SIZE, KZ_STATUS_SLOT_SIZE);
+	kzgo_status_area(
+			(kz_bytes_t){slots + (size_t)process_no * KZ_STATUS_SLOT_SIZE, KZ_STATUS_SLOT_SIZE});
 }
 
 /* consumer 1 publishes the subscriptions there */
 void kz_rpc_subscriptions_writer(void)
 {
 	if(subs_area != NULL)
-		kzgo_subscriptions_area(subs_area, KZ_SUBS_AREA_SIZE);
+		kzgo_subscriptions_area((kz_bytes_t){subs_area, KZ_SUBS_AREA_SIZE});
 }
 
 static const char *state_name(uint32_t s)
 {
-	static const char *names[] = {"connecting", "open", "down", "stopped"};
-	return s < 4 ? names[s] : "unknown";
+	static const char *names[KZ_BROKER_STATE_COUNT] = {[KZ_BROKER_CONNECTING] = "connecting",
+			[KZ_BROKER_OPEN] = "open", [KZ_BROKER_DOWN] = "down", [KZ_BROKER_STOPPED] = "stopped"};
+	return s < KZ_BROKER_STATE_COUNT ? names[s] : "unknown";
 }
 
 /* "zone=<name>;" prefix of an amqp_connection, or the primary zone */
@@ -102,7 +104,8 @@ static void broker_zone(const char *url, char *zone, int size)
 static void rpc_status(rpc_t *rpc, void *ctx)
 {
 	int i, b, n;
-	uint8_t *slot, *br;
+	struct kz_status_slot *slot;
+	struct kz_status_broker *br;
 	uint32_t pid;
 	void *proc, *brokers, *one;
 	kz_broker_url_t *url;
@@ -116,24 +119,24 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 		return;
 	}
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
-		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = shared_le32(slot);
+		slot = (struct kz_status_slot *)(slots + (size_t)i * KZ_STATUS_SLOT_SIZE);
+		pid = shared_le32(&slot->pid);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid) || kill((pid_t)pid, 0) != 0)
 			continue;
 		if(rpc->add(ctx, "{", &proc) < 0)
 			return;
 		rpc->struct_add(proc, "dsd", "pid", (int)pid, "process", pt ? pt[i].desc : "",
-				"queries_in_flight", (int)shared_le32(slot + 8));
+				"queries_in_flight", (int)shared_le32(&slot->queries_in_flight));
 		if(rpc->struct_add(proc, "[", "brokers", &brokers) < 0)
 			return;
-		n = (int)shared_le32(slot + 4);
+		n = (int)shared_le32(&slot->brokers);
 		for(b = 0, url = kz_broker_urls; b < n && b < KZ_STATUS_MAX_BROKERS && url;
 				b++, url = url->next) {
-			br = slot + 16 + 24 * b;
+			br = &slot->broker[b];
 			broker_zone(url->url, zone, sizeof(zone));
 			if(rpc->array_add(brokers, "{", &one) < 0)
 				return;
-			since_ms = shared_le64(br + 8);
+			since_ms = shared_le64(&br->since);
 			since_s = (time_t)(since_ms / 1000);
 			gmtime_r(&since_s, &tm);
 			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -141,8 +144,9 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 					kz_url_masked(strncmp(url->url, "zone=", 5) == 0 && strchr(url->url, ';')
 										  ? strchr(url->url, ';') + 1
 										  : url->url),
-					"zone", zone, "state", state_name(shared_le32(br)), "since", since,
-					"blocked", (int)shared_le32(br + 4), "errors", (long long)shared_le64(br + 16));
+					"zone", zone, "state", state_name(shared_le32(&br->state)), "since", since,
+					"blocked", (int)shared_le32(&br->blocked), "errors",
+					(long long)shared_le64(&br->errors));
 		}
 	}
 }
@@ -151,49 +155,52 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 long kz_rpc_counter_sum(int idx)
 {
 	long sum = 0;
-	uint8_t *slot;
+	struct kz_status_slot *slot;
 	uint32_t pid;
 	int i;
 
 	if(slots == NULL || idx < 0 || idx >= KZ_SC_COUNT)
 		return 0;
 	for(i = 0; i < KZ_STATUS_SLOTS && i < *process_count; i++) {
-		slot = slots + (size_t)i * KZ_STATUS_SLOT_SIZE;
-		pid = shared_le32(slot);
+		slot = (struct kz_status_slot *)(slots + (size_t)i * KZ_STATUS_SLOT_SIZE);
+		pid = shared_le32(&slot->pid);
 		if(pid == 0 || (pt && pt[i].pid != (int)pid))
 			continue;
-		sum += (long)shared_le64(slot + KZ_STATUS_COUNTERS_OFFSET + 8 * idx);
+		sum += (long)shared_le64(&slot->counters[idx]);
 	}
 	return sum;
 }
 
 /* A consistent copy of the subscriptions area, a sequence lock written by Go
- * (module/statusarea.go): the sequence is odd while Go writes; Go's atomic stores (the
+ * (abi.SubsArea.Write, kazoo/internal/abi/statusarea.go): the sequence is odd while Go writes; Go's atomic stores (the
  * sequence, then every 8-byte word of the text, the length, the sequence again) are
  * sequentially consistent, so a copy made between two equal even loads of the sequence,
  * with an acquire fence before the second, holds no word of a later write. Returns the
  * length copied, -1 when every try met a write. */
-_Static_assert(KZ_SUBS_AREA_SIZE % 8 == 0, "the subscriptions area is copied by 8-byte words");
+#define KZ_SUBS_TEXT_MAX (KZ_SUBS_AREA_SIZE - offsetof(struct kz_subs_area, text))
+_Static_assert(KZ_SUBS_AREA_SIZE % 8 == 0 && offsetof(struct kz_subs_area, text) % 8 == 0,
+		"the subscriptions area is copied by 8-byte words");
 
 static int copy_subscriptions(char *copy)
 {
+	const struct kz_subs_area *area = (const struct kz_subs_area *)subs_area;
 	uint32_t seq, len, i;
 	uint64_t w;
 	int tries;
 
 	for(tries = 0; tries < 100; tries++) {
-		seq = __atomic_load_n((const uint32_t *)subs_area, __ATOMIC_ACQUIRE);
+		seq = __atomic_load_n(&area->seq, __ATOMIC_ACQUIRE);
 		if(seq & 1)
 			continue;
-		len = shared_le32(subs_area + 4);
-		if(len > KZ_SUBS_AREA_SIZE - 8)
-			len = KZ_SUBS_AREA_SIZE - 8;
+		len = shared_le32(&area->len);
+		if(len > KZ_SUBS_TEXT_MAX)
+			len = KZ_SUBS_TEXT_MAX;
 		for(i = 0; i < (len + 7) / 8; i++) { /* the area's size is a multiple of 8 */
-			w = __atomic_load_n((const uint64_t *)(subs_area + 8) + i, __ATOMIC_RELAXED);
+			w = __atomic_load_n((const uint64_t *)area->text + i, __ATOMIC_RELAXED);
 			memcpy(copy + 8 * i, &w, 8);
 		}
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if(__atomic_load_n((const uint32_t *)subs_area, __ATOMIC_RELAXED) == seq)
+		if(__atomic_load_n(&area->seq, __ATOMIC_RELAXED) == seq)
 			return (int)len;
 	}
 	return -1;

@@ -38,10 +38,13 @@ static int fetch_status(void)
 {
 	int64_t len = 0;
 	int32_t rc;
+	kz_buf_t out;
 	uint64_t gen = __atomic_load_n(&kz_status_gen, __ATOMIC_ACQUIRE);
 
 	for(;;) {
-		rc = kzgo_status(status_buf, status_cap, &len);
+		out = (kz_buf_t){status_buf, status_cap, 0};
+		rc = kzgo_status(&out);
+		len = out.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
 		if(!kz_grow_ok(len, status_cap, INT_MAX - 256, "a status length"))

@@ -31,10 +31,8 @@ int ki_kazoo_subscribe(sip_msg_t *msg, str *desc)
 {
 	if(kz_go_ensure() < 0)
 		return -1;
-	kz_errlen = 0;
-	return result("kazoo_subscribe",
-			kzgo_subscribe((uint8_t *)desc->s, desc->len, kz_errbuf, sizeof(kz_errbuf),
-					&kz_errlen));
+	kz_err.len = 0;
+	return result("kazoo_subscribe", kzgo_subscribe(kz_bytes(desc), &kz_err));
 }
 
 int ki_kazoo_subscribe_simple(
@@ -42,21 +40,18 @@ int ki_kazoo_subscribe_simple(
 {
 	if(kz_go_ensure() < 0)
 		return -1;
-	kz_errlen = 0;
+	kz_err.len = 0;
 	return result("kazoo_subscribe",
-			kzgo_subscribe_simple((uint8_t *)exchange->s, exchange->len, (uint8_t *)type->s,
-					type->len, (uint8_t *)queue->s, queue->len, (uint8_t *)routing_key->s,
-					routing_key->len, kz_errbuf, sizeof(kz_errbuf), &kz_errlen));
+			kzgo_subscribe_simple(kz_bytes(exchange), kz_bytes(type), kz_bytes(queue),
+					kz_bytes(routing_key), &kz_err));
 }
 
 int ki_kazoo_unsubscribe(sip_msg_t *msg, str *name)
 {
 	if(kz_go_ensure() < 0)
 		return -1;
-	kz_errlen = 0;
-	return result("kazoo_unsubscribe",
-			kzgo_unsubscribe((uint8_t *)name->s, name->len, kz_errbuf, sizeof(kz_errbuf),
-					&kz_errlen));
+	kz_err.len = 0;
+	return result("kazoo_unsubscribe", kzgo_unsubscribe(kz_bytes(name), &kz_err));
 }
 
 static int get_values(sip_msg_t *msg, char **params, str *out, int n, const char *fn)

@@ -72,6 +72,6 @@ int kz_outcome_take(kz_outcome_t *o, int32_t *rc, int64_t *reply_len)
 	*rc = o->rc;
 	if(reply_len)
 		*reply_len = o->reply_len;
-	kz_errlen = o->err_len;
+	kz_err.len = o->err_len;
 	return 1;
 }

@@ -13,7 +13,7 @@ int64_t kz_monotonic_ms(void);
  * eventfd: a signal after that belongs to a later wait */
 int kz_wait_outcome(int64_t deadline);
 /* after a wait: 1 when Go wrote the outcome into o (reset before the start call), with
- * *rc, *reply_len (may be NULL) and kz_errlen set from it; 0 when it did not, and the
+ * *rc, *reply_len (may be NULL) and kz_err.len set from it; 0 when it did not, and the
  * finish call collects the outcome */
 int kz_outcome_take(kz_outcome_t *o, int32_t *rc, int64_t *reply_len);
 

@@ -10,12 +10,12 @@ package main
 import "C"
 
 // This file is the whole boundary on the Go side: every //export and every use of C types.
-// Each export recovers panics (a Go panic must never unwind into Kamailio), converts the
-// C-owned (pointer, length) pairs into slices that view C memory for the duration of the
-// call only, and returns a kz_status.
+// Each export defers a guard (a Go panic must never unwind into Kamailio), views the C-owned
+// kz_bytes_t inputs as slices of C memory for the duration of the call only, writes its
+// results into C-owned kz_buf_t buffers, and returns a kz_status. The record encoders are in
+// package abi; abicheck compares them with kazoo_abi.h.
 
 import (
-	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -23,6 +23,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi/abicheck"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/kzjson"
@@ -35,22 +37,6 @@ import (
 // the module of this process, set once by kzgo_init
 var mod *module.Module
 
-func init() {
-	// the Go status codes must be the C ones
-	for _, p := range [][2]int{
-		{int(C.KZ_OK), int(status.OK)}, {int(C.KZ_ERR_ARGUMENT), int(status.Argument)},
-		{int(C.KZ_ERR_NO_BROKER), int(status.NoBroker)}, {int(C.KZ_ERR_TIMEOUT), int(status.Timeout)},
-		{int(C.KZ_ERR_REJECTED), int(status.Rejected)}, {int(C.KZ_ERR_INTERNAL), int(status.Internal)},
-		{int(C.KZ_ERR_NOT_RUNNING), int(status.NotRunning)}, {int(C.KZ_ERR_CONFIG), int(status.Config)},
-		{int(C.KZ_ERR_BUFFER), int(status.Buffer)}, {int(C.KZ_ERR_SPOOL_FULL), int(status.SpoolFull)},
-		{int(C.KZ_SPOOLED), int(status.Spooled)},
-	} {
-		if p[0] != p[1] {
-			panic(fmt.Sprintf("kazoo_abi.h and internal/status disagree: %d != %d", p[0], p[1]))
-		}
-	}
-}
-
 // view returns a slice over C memory without copying; valid only during the call.
 func view(p *C.uint8_t, n C.int64_t) []byte {
 	if p == nil || n <= 0 {
@@ -59,42 +45,70 @@ func view(p *C.uint8_t, n C.int64_t) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
 }
 
-// reply writes err's message into the C buffer and returns its status.
-func reply(err error, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) C.int32_t {
-	code := status.CodeOf(err)
-	if err != nil && length != nil {
-		n := copy(view(buf, capacity), err.Error())
-		*length = C.int64_t(n)
+// bytesOf views a kz_bytes_t.
+func bytesOf(b C.kz_bytes_t) []byte { return view(b.ptr, b.len) }
+
+// bufOf is an empty slice over a kz_buf_t's memory, for append: see fits.
+func bufOf(b *C.kz_buf_t) []byte { return view(b.ptr, b.cap)[:0] }
+
+// reply writes err's message into the error buffer (when there is one) and returns its status.
+func reply(err error, buf *C.kz_buf_t) C.int32_t {
+	if err != nil && buf != nil {
+		buf.len = C.int64_t(copy(view(buf.ptr, buf.cap), err.Error()))
 	}
-	return C.int32_t(code)
+	return C.int32_t(status.CodeOf(err))
 }
 
-// recovered turns a panic into KZ_ERR_INTERNAL with the panic in the error buffer and the
-// stack in the log.
-func recovered(r any, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t, rc *C.int32_t) {
+// guard is deferred first by every export that returns a status: a panic becomes
+// KZ_ERR_INTERNAL with the panic in err (when not nil) and the stack in the log.
+func guard(err *C.kz_buf_t, rc *C.int32_t) {
+	if r := recover(); r != nil {
+		logPanic(r)
+		*rc = reply(status.Errorf(status.Internal, "internal error (Go panic): %v", r), err)
+	}
+}
+
+// guardResult is guard for an export whose result is not a status: on a panic it returns
+// onPanic.
+func guardResult[T any](result *T, onPanic T) {
+	if r := recover(); r != nil {
+		logPanic(r)
+		*result = onPanic
+	}
+}
+
+// guardVoid is guard for an export without a result.
+func guardVoid() {
+	if r := recover(); r != nil {
+		logPanic(r)
+	}
+}
+
+func logPanic(r any) {
 	if mod != nil {
 		mod.Log.Errorf("BUG: Go panic: %v\n%s", r, debug.Stack())
 	}
-	*rc = reply(status.Errorf(status.Internal, "internal error (Go panic): %v", r), buf, capacity, length)
+}
+
+func notRunning(err *C.kz_buf_t) C.int32_t {
+	return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), err)
 }
 
 //export kzgo_abi_version
 func kzgo_abi_version() C.int32_t { return C.KZ_ABI_VERSION }
 
 //export kzgo_init
-func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_init(cfg C.kz_bytes_t, logFD C.int32_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod != nil {
-		return reply(status.Errorf(status.Config, "kazoo Go side already initialised in this process"), errBuf, errCap, errLen)
+		return reply(status.Errorf(status.Config, "kazoo Go side already initialised in this process"), errBuf)
 	}
-	c, err := config.Parse(view(cfg, cfgLen))
+	if err := abicheck.Check(); err != nil {
+		return reply(status.Errorf(status.Config, "kazoo.so was built from inconsistent sources (kazoo_abi.h and the Go side disagree): %v", err), errBuf)
+	}
+	c, err := config.Parse(bytesOf(cfg))
 	if err != nil {
-		return reply(status.Errorf(status.Config, "%v", err), errBuf, errCap, errLen)
+		return reply(status.Errorf(status.Config, "%v", err), errBuf)
 	}
 	if c.GoMaxProcs > 0 {
 		runtime.GOMAXPROCS(c.GoMaxProcs)
@@ -111,71 +125,55 @@ func kzgo_init(cfg *C.uint8_t, cfgLen C.int64_t, logFD C.int32_t,
 }
 
 //export kzgo_publish_start
-func kzgo_publish_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
-	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, notifyFD C.int32_t,
-	outcome *C.kz_outcome_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_publish_start(msg *C.kz_message_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
 	var out module.Outcome
-	if outcome != nil {
-		pubOutcome.set(cOutcomeTarget{area: outcome, err: errBuf, errCap: errCap})
+	if msg.outcome != nil {
+		pubOutcome.set(cOutcomeTarget{area: msg.outcome, err: errBuf.ptr, errCap: errBuf.cap})
 		out = &pubOutcome
 	}
-	waiting, err := mod.StartPublish(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen), int(notifyFD), out)
+	waiting, err := mod.StartPublish(bytesOf(msg.exchange), bytesOf(msg.routing_key),
+		bytesOf(msg.payload), bytesOf(msg.headers), int(msg.notify_fd), out)
 	if waiting {
 		return C.KZ_PENDING
 	}
-	return reply(err, errBuf, errCap, errLen)
+	return reply(err, errBuf)
 }
 
 //export kzgo_publish_finish
-func kzgo_publish_finish(timedOut C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_publish_finish(timedOut C.int32_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
 	done, err := mod.FinishPublish(timedOut != 0)
 	if !done {
 		return C.KZ_PENDING
 	}
-	return reply(err, errBuf, errCap, errLen)
+	return reply(err, errBuf)
 }
 
 //export kzgo_query_start
-func kzgo_query_start(exchange *C.uint8_t, exchangeLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
-	payload *C.uint8_t, payloadLen C.int64_t, headers *C.uint8_t, headersLen C.int64_t, timeoutMs C.int64_t,
-	notifyFD C.int32_t, outcome *C.kz_outcome_t, replyBuf *C.uint8_t, replyCap C.int64_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_query_start(q *C.kz_query_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
+	msg := &q.msg
 	var out module.Outcome
-	if outcome != nil {
-		queryOutcome.set(cOutcomeTarget{area: outcome, reply: replyBuf, replyCap: replyCap, err: errBuf, errCap: errCap})
+	if msg.outcome != nil {
+		queryOutcome.set(cOutcomeTarget{area: msg.outcome, reply: q.reply, replyCap: q.reply_cap, err: errBuf.ptr, errCap: errBuf.cap})
 		out = &queryOutcome
 	}
-	err := mod.StartQuery(view(exchange, exchangeLen), view(routingKey, routingKeyLen),
-		view(payload, payloadLen), view(headers, headersLen), time.Duration(timeoutMs)*time.Millisecond, int(notifyFD), out)
+	err := mod.StartQuery(bytesOf(msg.exchange), bytesOf(msg.routing_key), bytesOf(msg.payload), bytesOf(msg.headers),
+		time.Duration(q.timeout_ms)*time.Millisecond, int(msg.notify_fd), out)
 	if err == nil {
 		return C.KZ_PENDING
 	}
-	return reply(err, errBuf, errCap, errLen)
+	return reply(err, errBuf)
 }
 
 // cOutcome writes a query's or publish's outcome into the kz_outcome_t and buffers of the
@@ -211,7 +209,10 @@ func (o *cOutcome) Deliver(r []byte, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	t := &o.target
-	t.area.rc = reply(err, t.err, t.errCap, &t.area.err_len)
+	t.area.rc = C.int32_t(status.CodeOf(err))
+	if err != nil {
+		t.area.err_len = C.int64_t(copy(view(t.err, t.errCap), err.Error()))
+	}
 	if err == nil && t.reply != nil {
 		t.area.reply_len = C.int64_t(len(r))
 		if len(r) <= int(t.replyCap) {
@@ -222,15 +223,10 @@ func (o *cOutcome) Deliver(r []byte, err error) {
 }
 
 //export kzgo_query_finish
-func kzgo_query_finish(timedOut C.int32_t, replyBuf *C.uint8_t, replyCap C.int64_t, replyLen *C.int64_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_query_finish(timedOut C.int32_t, replyBuf *C.kz_buf_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
 	done, err := mod.FinishQuery(timedOut != 0)
 	if !done {
@@ -238,219 +234,156 @@ func kzgo_query_finish(timedOut C.int32_t, replyBuf *C.uint8_t, replyCap C.int64
 	}
 	if err == nil {
 		r := mod.Reply()
-		*replyLen = C.int64_t(len(r))
-		if len(r) <= int(replyCap) {
-			copy(view(replyBuf, replyCap), r)
+		replyBuf.len = C.int64_t(len(r))
+		if len(r) <= int(replyBuf.cap) {
+			copy(view(replyBuf.ptr, replyBuf.cap), r)
 		}
 	}
-	return reply(err, errBuf, errCap, errLen)
+	return reply(err, errBuf)
 }
 
 //export kzgo_last_reply
-func kzgo_last_reply(buf *C.uint8_t, capacity C.int64_t) (n C.int64_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			n = 0
-		}
-	}()
+func kzgo_last_reply(buf C.kz_bytes_t) (n C.int64_t) {
+	defer guardResult(&n, 0)
 	if mod == nil {
 		return 0
 	}
 	r := mod.Reply()
-	if len(r) > int(capacity) {
+	if len(r) > int(buf.len) {
 		return -C.int64_t(len(r))
 	}
-	return C.int64_t(copy(view(buf, capacity), r))
+	return C.int64_t(copy(bytesOf(buf), r))
 }
 
 // the consumer worker, in the module's "kazoo consumer N" processes only
 var worker *module.Worker
 
-func notRunning(errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) C.int32_t {
-	return reply(status.Errorf(status.NotRunning, "kazoo Go side not initialised in this process"), errBuf, errCap, errLen)
-}
-
 //export kzgo_consumer_start
-func kzgo_consumer_start(index, ipcFD, notifyFD, controlFD C.int32_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_consumer_start(index, ipcFD, notifyFD, controlFD C.int32_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
 	w, err := mod.StartWorker(int(index), int(ipcFD), int(notifyFD), int(controlFD))
 	if err != nil {
-		return reply(status.Errorf(status.Internal, "%v", err), errBuf, errCap, errLen)
+		return reply(status.Errorf(status.Internal, "%v", err), errBuf)
 	}
 	worker = w
 	return C.KZ_OK
 }
 
 //export kzgo_consumer_ready
-func kzgo_consumer_ready(errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_consumer_ready(errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
-	return reply(mod.ConsumersReady(), errBuf, errCap, errLen)
+	return reply(mod.ConsumersReady(), errBuf)
 }
 
 //export kzgo_take_event
-func kzgo_take_event(done C.uint32_t, ints *C.uint32_t, buf *C.uint8_t, capacity C.int64_t, length *C.int64_t) (kind C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			if mod != nil {
-				mod.Log.Errorf("BUG: Go panic in kzgo_take_event: %v\n%s", r, debug.Stack())
-			}
-			kind = C.KZ_EVENT_NONE
-		}
-	}()
+func kzgo_take_event(done C.uint32_t, ints *C.uint32_t, buf *C.kz_buf_t) (kind C.int32_t) {
+	defer guardResult(&kind, C.KZ_EVENT_NONE)
 	if worker == nil {
 		return C.KZ_EVENT_NONE
 	}
 	if done != 0 {
 		worker.Done(uint32(done))
 	}
-	ev, size, ok := worker.Take(int(capacity))
-	*length = C.int64_t(size)
-	if !ok || ev.Kind == module.EventNone {
+	ev, size, ok := worker.Take(int(buf.cap))
+	buf.len = C.int64_t(size)
+	if !ok || ev.Kind == abi.EventNone {
 		return C.int32_t(ev.Kind)
 	}
-	out := unsafe.Slice((*C.uint32_t)(unsafe.Pointer(ints)), 4)
-	if ev.Kind == module.EventMessage {
+	out := unsafe.Slice((*C.uint32_t)(unsafe.Pointer(ints)), abi.EventInts)
+	dst := view(buf.ptr, buf.cap)
+	if ev.Kind == abi.EventMessage {
 		hasRK := C.uint32_t(0)
 		if ev.HasRoutingKey {
 			hasRK = 1
 		}
 		out[0], out[1], out[2], out[3] = C.uint32_t(ev.Handle), C.uint32_t(len(ev.Body)), C.uint32_t(ev.Route), hasRK
-		dst := view(buf, capacity)
 		copy(dst[copy(dst, ev.Body):], ev.RoutingKey)
 		return C.int32_t(ev.Kind)
 	}
 	out[0], out[1], out[2], out[3] = C.uint32_t(ev.TIndex), C.uint32_t(ev.TLabel), C.uint32_t(ev.Route), C.uint32_t(len(ev.Reply))
-	dst := view(buf, capacity)
 	copy(dst[copy(dst, ev.Body):], ev.Reply)
 	return C.int32_t(ev.Kind)
 }
 
 //export kzgo_refuse_event
 func kzgo_refuse_event(size C.int64_t) {
-	defer func() {
-		if r := recover(); r != nil && mod != nil {
-			mod.Log.Errorf("BUG: Go panic in kzgo_refuse_event: %v\n%s", r, debug.Stack())
-		}
-	}()
+	defer guardVoid()
 	if worker != nil {
 		worker.Refuse(int64(size))
 	}
 }
 
 //export kzgo_subscribe
-func kzgo_subscribe(desc *C.uint8_t, descLen C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_subscribe(desc C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
-	return reply(mod.Subscribe(view(desc, descLen)), errBuf, errCap, errLen)
+	return reply(mod.Subscribe(bytesOf(desc)), errBuf)
 }
 
 //export kzgo_subscribe_simple
-func kzgo_subscribe_simple(exchange *C.uint8_t, exchangeLen C.int64_t, typ *C.uint8_t, typLen C.int64_t,
-	queue *C.uint8_t, queueLen C.int64_t, routingKey *C.uint8_t, routingKeyLen C.int64_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_subscribe_simple(exchange, typ, queue, routingKey C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
-	err := mod.SubscribeSimple(string(view(exchange, exchangeLen)), string(view(typ, typLen)),
-		string(view(queue, queueLen)), string(view(routingKey, routingKeyLen)))
-	return reply(err, errBuf, errCap, errLen)
+	err := mod.SubscribeSimple(string(bytesOf(exchange)), string(bytesOf(typ)), string(bytesOf(queue)), string(bytesOf(routingKey)))
+	return reply(err, errBuf)
 }
 
 //export kzgo_unsubscribe
-func kzgo_unsubscribe(name *C.uint8_t, nameLen C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
+func kzgo_unsubscribe(name C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
 	if mod == nil {
-		return notRunning(errBuf, errCap, errLen)
+		return notRunning(errBuf)
 	}
-	return reply(mod.Unsubscribe(string(view(name, nameLen))), errBuf, errCap, errLen)
+	return reply(mod.Unsubscribe(string(bytesOf(name))), errBuf)
 }
 
 //export kzgo_pua_row
-func kzgo_pua_row(kind, includeEntity C.int32_t, doc *C.uint8_t, docLen C.int64_t,
-	out *C.uint8_t, capacity C.int64_t, length *C.int64_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
-	row, skip, err := pua.Build(pua.Kind(kind), view(doc, docLen), time.Now(), includeEntity != 0)
-	*length = 0
+func kzgo_pua_row(kind, includeEntity C.int32_t, doc C.kz_bytes_t, out *C.kz_buf_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
+	row, skip, err := pua.Build(pua.Kind(kind), bytesOf(doc), time.Now(), includeEntity != 0)
+	out.len = 0
 	if err != nil {
-		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf)
 	}
 	if skip {
 		return C.KZ_OK
 	}
-	dst := view(out, capacity)[:0]
-	res := module.AppendPuaRow(dst, row)
-	*length = C.int64_t(len(res))
-	if !fits(res, dst) {
-		return C.KZ_ERR_BUFFER
-	}
-	return C.KZ_OK
+	return emit(out, bufOf(out), abi.AppendPuaRow(bufOf(out), row))
 }
 
 //export kzgo_status_area
-func kzgo_status_area(slot *C.uint8_t, slotLen C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			rc = C.KZ_ERR_INTERNAL
-		}
-	}()
+func kzgo_status_area(slot C.kz_bytes_t) (rc C.int32_t) {
+	defer guard(nil, &rc)
 	if mod == nil {
 		return C.KZ_ERR_NOT_RUNNING
 	}
-	mod.SetStatusArea(view(slot, slotLen)) // shared memory: valid for the process's life
+	mod.SetStatusArea(bytesOf(slot)) // shared memory: valid for the process's life
 	return C.KZ_OK
 }
 
 //export kzgo_subscriptions_area
-func kzgo_subscriptions_area(area *C.uint8_t, areaLen C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			rc = C.KZ_ERR_INTERNAL
-		}
-	}()
+func kzgo_subscriptions_area(area C.kz_bytes_t) (rc C.int32_t) {
+	defer guard(nil, &rc)
 	if worker == nil {
 		return C.KZ_ERR_NOT_RUNNING
 	}
-	worker.SetSubscriptionsArea(view(area, areaLen))
+	worker.SetSubscriptionsArea(bytesOf(area))
 	return C.KZ_OK
 }
 
 //export kzgo_watch_status
 func kzgo_watch_status(gen *C.uint64_t) {
-	defer func() { _ = recover() }()
+	defer guardVoid()
 	if mod != nil {
 		p := (*uint64)(unsafe.Pointer(gen))
 		mod.SetStatusChanged(func() { atomic.AddUint64(p, 1) })
@@ -458,22 +391,12 @@ func kzgo_watch_status(gen *C.uint64_t) {
 }
 
 //export kzgo_status
-func kzgo_status(out *C.uint8_t, capacity C.int64_t, length *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			rc = C.KZ_ERR_INTERNAL
-		}
-	}()
+func kzgo_status(out *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(nil, &rc)
 	if mod == nil {
 		return C.KZ_ERR_NOT_RUNNING
 	}
-	dst := view(out, capacity)[:0]
-	res := mod.AppendStatus(dst)
-	*length = C.int64_t(len(res))
-	if !fits(res, dst) {
-		return C.KZ_ERR_BUFFER
-	}
-	return C.KZ_OK
+	return emit(out, bufOf(out), mod.AppendStatus(bufOf(out)))
 }
 
 // the JSON evaluator of this process: reused by every call (Kamailio calls from one thread)
@@ -483,119 +406,93 @@ var jsonEval kzjson.Evaluator
 // so that one huge payload does not pin memory in every SIP worker.
 const bigDocument = 64 << 10
 
-func releaseBig(docLen C.int64_t) {
-	if docLen > bigDocument {
+func releaseBig(doc C.kz_bytes_t) {
+	if doc.len > bigDocument {
 		jsonEval.Reset(bigDocument)
 	}
 }
 
-// Results are appended straight into the C buffer out[0..cap) (a slice of it with length 0);
-// when a result does not fit, append moves it to Go memory: fits tells, and the caller
-// reports KZ_ERR_BUFFER with the size needed so that C retries with a larger buffer.
+// Results are appended straight into the C buffer (dst, a slice of it with length 0); when
+// a result does not fit, append moves it to Go memory: fits tells, and the caller reports
+// KZ_ERR_BUFFER with the size needed so that C retries with a larger buffer.
 func fits(res, dst []byte) bool {
 	return len(res) == 0 || (len(res) <= cap(dst) && unsafe.SliceData(res) == unsafe.SliceData(dst))
 }
 
-//export kzgo_json_get
-func kzgo_json_get(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
-	out *C.uint8_t, capacity C.int64_t, length *C.int64_t, kind *C.int32_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
-	defer releaseBig(docLen)
-	dst := view(out, capacity)[:0]
-	res, k, err := jsonEval.Get(dst, view(doc, docLen), view(path, pathLen), byte(escape))
-	*kind = C.int32_t(kindCode(k))
-	*length = C.int64_t(len(res))
-	if err != nil {
-		*length = 0
-		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
-	}
+// emit reports res, appended to dst (bufOf(out)): its length in out, KZ_ERR_BUFFER when it
+// did not fit.
+func emit(out *C.kz_buf_t, dst, res []byte) C.int32_t {
+	out.len = C.int64_t(len(res))
 	if !fits(res, dst) {
 		return C.KZ_ERR_BUFFER
 	}
 	return C.KZ_OK
 }
 
+//export kzgo_json_get
+func kzgo_json_get(doc, path C.kz_bytes_t, escape C.int32_t, out *C.kz_buf_t, kind *C.int32_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
+	defer releaseBig(doc)
+	res, k, err := jsonEval.Get(bufOf(out), bytesOf(doc), bytesOf(path), byte(escape))
+	*kind = C.int32_t(kindCode(k))
+	if err != nil {
+		out.len = 0
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf)
+	}
+	return emit(out, bufOf(out), res)
+}
+
 //export kzgo_json_count
-func kzgo_json_count(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
-	count *C.int64_t, errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
-	defer releaseBig(docLen)
-	n, err := jsonEval.Count(view(doc, docLen), view(path, pathLen), byte(escape))
+func kzgo_json_count(doc, path C.kz_bytes_t, escape C.int32_t, count *C.int64_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
+	defer releaseBig(doc)
+	n, err := jsonEval.Count(bytesOf(doc), bytesOf(path), byte(escape))
 	*count = C.int64_t(n)
 	if err != nil {
-		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf)
 	}
 	return C.KZ_OK
 }
 
 //export kzgo_json_keys
-func kzgo_json_keys(doc *C.uint8_t, docLen C.int64_t, path *C.uint8_t, pathLen C.int64_t, escape C.int32_t,
-	out *C.uint8_t, capacity C.int64_t, length *C.int64_t,
-	errBuf *C.uint8_t, errCap C.int64_t, errLen *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			recovered(r, errBuf, errCap, errLen, &rc)
-		}
-	}()
-	defer releaseBig(docLen)
-	dst := view(out, capacity)[:0]
-	res, err := jsonEval.Keys(dst, view(doc, docLen), view(path, pathLen), byte(escape))
-	*length = C.int64_t(len(res))
+func kzgo_json_keys(doc, path C.kz_bytes_t, escape C.int32_t, out *C.kz_buf_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
+	defer releaseBig(doc)
+	res, err := jsonEval.Keys(bufOf(out), bytesOf(doc), bytesOf(path), byte(escape))
 	if err != nil {
-		*length = 0
-		return reply(status.Errorf(status.Argument, "%v", err), errBuf, errCap, errLen)
+		out.len = 0
+		return reply(status.Errorf(status.Argument, "%v", err), errBuf)
 	}
-	if !fits(res, dst) {
-		return C.KZ_ERR_BUFFER
-	}
-	return C.KZ_OK
+	return emit(out, bufOf(out), res)
 }
 
 //export kzgo_encode
-func kzgo_encode(in *C.uint8_t, inLen C.int64_t, out *C.uint8_t, capacity C.int64_t, length *C.int64_t) (rc C.int32_t) {
-	defer func() {
-		if r := recover(); r != nil {
-			rc = C.KZ_ERR_INTERNAL
-		}
-	}()
-	dst := view(out, capacity)[:0]
-	res, cut := kzjson.EncodeCut(dst, view(in, inLen))
+func kzgo_encode(in C.kz_bytes_t, out *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(nil, &rc)
+	res, cut := kzjson.EncodeCut(bufOf(out), bytesOf(in))
 	if cut && mod != nil { // cut as the C module cuts, but not silently
 		mod.Log.LimitedWarnf("kz.encode outputs cut", "{kz.encode} / kazoo_encode: the encoding of %d input bytes was cut at %d bytes (the limit of a routing key word, as in the C module)",
-			int(inLen), len(res))
+			int(in.len), len(res))
 	}
-	*length = C.int64_t(len(res))
-	if !fits(res, dst) {
-		return C.KZ_ERR_BUFFER
-	}
-	return C.KZ_OK
+	return emit(out, bufOf(out), res)
 }
 
 func kindCode(k kzjson.Kind) int {
 	switch k {
 	case kzjson.String:
-		return C.KZ_JSON_STRING
+		return abi.JSONString
 	case kzjson.Number:
-		return C.KZ_JSON_NUMBER
+		return abi.JSONNumber
 	case kzjson.Bool:
-		return C.KZ_JSON_BOOL
+		return abi.JSONBool
 	case kzjson.Null:
-		return C.KZ_JSON_NULL
+		return abi.JSONNull
 	case kzjson.Object:
-		return C.KZ_JSON_OBJECT
+		return abi.JSONObject
 	case kzjson.Array:
-		return C.KZ_JSON_ARRAY
+		return abi.JSONArray
 	case kzjson.Missing:
-		return C.KZ_JSON_MISSING
+		return abi.JSONMissing
 	}
-	return C.KZ_JSON_INVALID
+	return abi.JSONInvalid
 }

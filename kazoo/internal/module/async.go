@@ -1,77 +1,25 @@
 package module
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"time"
 
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
-// Async query records and events, as laid out in cshim/kazoo_abi.h.
+// Events and async query records are laid out in cshim/kazoo_abi.h; package abi holds them.
 const (
-	asyncMagic  = 0x4b5a4131
-	asyncFields = 10
-
-	EventNone       = 0
-	EventAsyncReply = 1
-	EventAsyncFail  = 2
-	EventMessage    = 3
+	EventNone       = abi.EventNone
+	EventAsyncReply = abi.EventAsyncReply
+	EventAsyncFail  = abi.EventAsyncFail
+	EventMessage    = abi.EventMessage
 )
 
-// AsyncRequest is one kazoo_async_query, sent by a SIP worker that suspended its
-// transaction (tindex, tlabel).
-type AsyncRequest struct {
-	TIndex, TLabel        uint32
-	ReplyRoute, FailRoute uint32
-	Timeout               time.Duration
-	Exchange, RoutingKey  []byte
-	Payload, Headers      []byte
-}
-
-// DecodeAsync parses a record.
-func DecodeAsync(b []byte) (AsyncRequest, error) {
-	var r AsyncRequest
-	if len(b) < 4*asyncFields {
-		return r, fmt.Errorf("async record of %d bytes is too short", len(b))
-	}
-	f := make([]uint32, asyncFields)
-	for i := range f {
-		f[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
-	if f[0] != asyncMagic {
-		return r, fmt.Errorf("async record with bad magic %#x", f[0])
-	}
-	rest := b[4*asyncFields:]
-	lens := f[6:10]
-	total := 0
-	for _, l := range lens {
-		total += int(l)
-	}
-	if total != len(rest) {
-		return r, fmt.Errorf("async record lengths %v do not add up to %d bytes", lens, len(rest))
-	}
-	take := func(n uint32) []byte { v := rest[:n:n]; rest = rest[n:]; return v }
-	r = AsyncRequest{TIndex: f[1], TLabel: f[2], ReplyRoute: f[3], FailRoute: f[4],
-		Timeout: time.Duration(f[5]) * time.Millisecond}
-	r.Exchange, r.RoutingKey, r.Payload, r.Headers = take(lens[0]), take(lens[1]), take(lens[2]), take(lens[3])
-	return r, nil
-}
-
-// EncodeAsync is DecodeAsync's inverse (used by tests; the shim writes records in C).
-func EncodeAsync(r AsyncRequest) []byte {
-	b := make([]byte, 4*asyncFields, 4*asyncFields+len(r.Exchange)+len(r.RoutingKey)+len(r.Payload)+len(r.Headers))
-	for i, v := range []uint32{asyncMagic, r.TIndex, r.TLabel, r.ReplyRoute, r.FailRoute, uint32(r.Timeout / time.Millisecond),
-		uint32(len(r.Exchange)), uint32(len(r.RoutingKey)), uint32(len(r.Payload)), uint32(len(r.Headers))} {
-		binary.LittleEndian.PutUint32(b[4*i:], v)
-	}
-	b = append(b, r.Exchange...)
-	b = append(b, r.RoutingKey...)
-	b = append(b, r.Payload...)
-	return append(b, r.Headers...)
-}
+// AsyncRequest is one kazoo_async_query (abi.DecodeAsync).
+type AsyncRequest = abi.AsyncRequest
 
 // runAsync performs one async query and queues its outcome for the C thread.
 func (w *Worker) runAsync(req AsyncRequest) {
@@ -99,7 +47,7 @@ func (w *Worker) readAsync(pc net.PacketConn) {
 			time.Sleep(time.Second)
 			continue
 		}
-		req, err := DecodeAsync(append([]byte(nil), buf[:n]...))
+		req, err := abi.DecodeAsync(append([]byte(nil), buf[:n]...))
 		if err != nil {
 			w.m.Log.Errorf("BUG: %v", err)
 			continue

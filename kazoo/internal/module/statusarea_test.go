@@ -1,37 +1,20 @@
 package module
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"unsafe"
 
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
 
-// readSubscriptions is kz_rpc.c's copy_subscriptions in Go: the reader's side of the
-// sequence lock, with the same loads.
+// readSubscriptions reads the area as kz_rpc.c's copy_subscriptions does.
 func readSubscriptions(area []byte) (string, bool) {
-	seqAt := (*uint32)(unsafe.Pointer(&area[0]))
-	for tries := 0; tries < 100; tries++ {
-		seq := atomic.LoadUint32(seqAt)
-		if seq&1 != 0 {
-			continue
-		}
-		n := int(atomic.LoadUint32((*uint32)(unsafe.Pointer(&area[4]))))
-		n = min(n, len(area)-8)
-		out := make([]byte, (n+7)&^7)
-		for i := 0; i < len(out); i += 8 {
-			binary.NativeEndian.PutUint64(out[i:], atomic.LoadUint64((*uint64)(unsafe.Pointer(&area[8+i]))))
-		}
-		if atomic.LoadUint32(seqAt) == seq {
-			return string(out[:n]), true
-		}
-	}
-	return "", false
+	b, ok := abi.SubsArea(area).Read()
+	return string(b), ok
 }
 
 // Every consistent copy a reader makes while the list changes is one of the lists

@@ -5,7 +5,8 @@ package status
 
 import "fmt"
 
-// Code mirrors kz_status; kazoo/exports.go checks at start-up that the values agree.
+// Code mirrors kz_status; internal/abi/abicheck checks that the values agree (its test, and
+// kzgo_init at start-up).
 type Code int32
 
 const (

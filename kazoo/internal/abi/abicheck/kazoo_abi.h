@@ -1,0 +1,1 @@
+../../../../cshim/kazoo_abi.h
