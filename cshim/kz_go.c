@@ -134,7 +134,7 @@ int kz_go_mod_init(void)
 		LM_ERR("the Go runtime's bootstrap was not captured at load time (state %d):"
 			   " kazoo.so was built without -Wl,--wrap=pthread_create, or this Go"
 			   " toolchain starts its runtime differently; rebuild with the project's"
-			   " Makefile, whose check-bootstrap target verifies it\n",
+			   " Makefile, whose build verifies it (scripts/check-module.sh)\n",
 				go_runtime_state());
 		return -1;
 	}
