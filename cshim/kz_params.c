@@ -20,8 +20,8 @@ int kz_broker_count = 0;
 #define KZ_S(text) str_init(text)
 #define KZ_UNSET STR_NULL
 #define KZ_NOT_SENT NULL
-#define KZ_NO_EFFECT 0
 #define KZ_PKG_QUARTER 1
+#define KZ_NO_EFFECT 2 /* for the docs: no code looks at it */
 
 /* the variables, with their defaults, and the names of the derived keys */
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) int var = dflt;
@@ -91,9 +91,9 @@ enum kz_int_param_index {
 #undef KZ_INT_ALIAS
 
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) \
-	{#name, &var, min, max, (flags) == KZ_PKG_QUARTER},
+	{#name, &var, min, max, ((flags) & KZ_PKG_QUARTER) != 0},
 #define KZ_INT_ALIAS(name, var, min, max, flags) \
-	{#name, &var, min, max, (flags) == KZ_PKG_QUARTER},
+	{#name, &var, min, max, ((flags) & KZ_PKG_QUARTER) != 0},
 static const kz_int_param_t kz_int_params[KZ_INT_PARAMS] = {
 #include "kz_params.def"
 };
