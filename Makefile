@@ -19,20 +19,23 @@ SO := $(BUILD)/kazoo.so
 MODDIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$' | head -1)" 2>/dev/null)
 # Kamailio's DB API (kazoo_pua_publish writes through it): libsrdb1 with a runpath, as the C
 # module links it, before 6.0; nothing since (the kamailio binary exports it). prepare.sh decides.
-SHIM_LDFLAGS = $(shell cat $(CACHE)/ldflags 2>/dev/null)
+SHIM_LDFLAGS = -Wl,-u,exports $(abspath $(SHIM_LIB)) $(shell cat $(CACHE)/ldflags 2>/dev/null)
 
-# Go's build cache does not see changes to C files included from outside the package
-# directory (kazoo/cshim_*.c include ../cshim/*.c), but CGO_CFLAGS is part of its key:
-# a hash of the shim's sources and of the Kamailio defines forces a recompile when they change.
-SHIM_HASH = $(shell cat cshim/*.c cshim/*.h $(wildcard $(CACHE)/kamdefs.h) | sha256sum | cut -c1-16)
+# The shim: make compiles cshim/*.c into an archive, which the Go link pulls in from kz_mod.o's
+# `exports` (everything else is reached from there or, for go_runtime.o, through
+# --wrap=pthread_create). Make tracks the shim's sources and headers (-MMD); Go's build cache
+# never sees them (it does not notice edits to C files included from outside the package
+# directory), and it relinks every time because the output, $(SO).tmp, never exists beforehand.
+SHIM_OBJS = $(patsubst cshim/%.c,$(BUILD)/shim/%.o,$(wildcard cshim/*.c))
+SHIM_LIB = $(BUILD)/libkzshim.a
 # Only the -D set (kamdefs.h) and the ABI flags matter for loading; the rest follows Debian's
 # module build (dpkg-buildflags) for hardening, and GCC 14's default errors (Debian 13's
 # compiler) are errors with every compiler.
-SHIM_CFLAGS = -DKZ_SHIM_SOURCES=$(SHIM_HASH) -I$(abspath $(CACHE)) -I$(abspath $(CACHE))/src -O2 -g -pthread -fPIC \
+SHIM_CFLAGS = -I$(abspath $(CACHE)) -I$(abspath $(CACHE))/src -O2 -g -pthread -fPIC \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -Wall -Wno-unused-function \
 	-Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion
 
-GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') $(wildcard kazoo/*.c cshim/*.c cshim/*.h) go.mod go.sum
+GO_SOURCES := $(shell find kazoo -name '*.go' -not -name '*_test.go') cshim/kazoo_abi.h go.mod go.sum
 
 .PHONY: all headers shim-check check test unit-test e2e-test install deb clean FORCE
 all: $(SO)
@@ -43,8 +46,18 @@ headers: $(CACHE)/stamp
 $(CACHE)/stamp: FORCE
 	KAMAILIO_BIN=$(KAMAILIO_BIN) kamailio-headers/prepare.sh $(CACHE)
 
-$(SO): $(CACHE)/stamp $(GO_SOURCES)
+$(BUILD)/shim/%.o: cshim/%.c $(CACHE)/stamp
+	@mkdir -p $(@D)
+	$(CC) -c $(SHIM_CFLAGS) -ffile-prefix-map=$(CURDIR)/= -Icshim -MMD -MP -o $@ $<
+-include $(SHIM_OBJS:.o=.d)
+
+$(SHIM_LIB): $(SHIM_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(SO): $(CACHE)/stamp $(SHIM_LIB) $(GO_SOURCES)
 	@mkdir -p $(BUILD)
+	rm -f $(SO).tmp
 	CGO_ENABLED=1 CGO_CFLAGS="$(SHIM_CFLAGS)" CGO_LDFLAGS="$(SHIM_LDFLAGS)" $(GO) build -tags kazoo_so -buildmode=c-shared \
 		-trimpath -o $(SO).tmp ./kazoo
 	rm -f $(BUILD)/kazoo.so.tmp.h
@@ -52,7 +65,7 @@ $(SO): $(CACHE)/stamp $(GO_SOURCES)
 	mv $(SO).tmp $(SO)
 
 # the shim alone, every file compiled again with the module's flags: its warnings, even when
-# Go's build cache would not print them (scripts/matrix.sh counts them per Kamailio version)
+# its objects are up to date (scripts/matrix.sh counts them per Kamailio version)
 shim-check: $(CACHE)/stamp
 	@for f in cshim/*.c; do $(CC) -fsyntax-only $(SHIM_CFLAGS) -Icshim $$f || exit 1; done
 
@@ -61,7 +74,7 @@ check: $(SO)
 
 unit-test:
 	$(GO) vet ./...
-	$(GO) test -race ./kazoo/...
+	$(GO) test -race ./kazoo/... ./internal/...
 
 e2e-test: $(SO)
 	KAZOO_SO=$(CURDIR)/$(SO) $(GO) test -count=1 -timeout 30m ./tests/...

@@ -20,23 +20,8 @@ import (
 // to it in kazoo:mod-init and runs an event route per event (an htable counter), with the
 // same subscription for both modules: "no_ack": false (ours acknowledges after the route,
 // the C module on receipt). Measured from the first event to the last.
-const consumeBenchCfg = `#!KAMAILIO
-debug=1
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "htable.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("htable", "htable", "c=>size=4;")
+var consumeBenchCfg = harness.CfgHead{Debug: 1, Children: 2,
+	Modules: "tm sl pv htable"}.String() + `modparam("htable", "htable", "c=>size=4;")
 modparam("kazoo", "node_hostname", "bench.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")

@@ -13,25 +13,8 @@ import (
 
 // One SIP request makes a SIP worker evaluate {kz.json,...} X-N times over a 1.5 KB Kazoo
 // payload, cycling through paths of every kind; the reply carries the elapsed time.
-const jsonBenchCfg = `#!KAMAILIO
-debug=1
-log_stderror=yes
-children=1
-tcp_children=1
-disable_sctp=yes
-auto_aliases=no
-max_while_loops=10000000
-listen=udp:127.0.0.1:{{.SipPort}}
-listen=tcp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "bench.kazoo.test")
+var jsonBenchCfg = harness.CfgHead{Debug: 1, Children: 1, TCPChildren: 1, TCP: true, Core: []string{"max_while_loops=10000000"},
+	Modules: "tm sl pv textops"}.String() + `modparam("kazoo", "node_hostname", "bench.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 request_route {

@@ -14,24 +14,8 @@ import (
 // One SIP request makes one SIP worker publish X-N messages in a loop, each waiting for the
 // module's answer (with our module: the broker's confirm). The reply carries the elapsed
 // time and the failures.
-const publishCfg = `#!KAMAILIO
-debug=1
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-max_while_loops=1000000
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "bench.kazoo.test")
+var publishCfg = harness.CfgHead{Debug: 1, Children: 2, Core: []string{"max_while_loops=1000000"},
+	Modules: "tm sl pv textops"}.String() + `modparam("kazoo", "node_hostname", "bench.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 {{.Extra.Params}}

@@ -23,23 +23,8 @@ import (
 // 5.6.3 crashes in get_str_fparam on the very first query, every time; with an expression
 // parameter (MODULE3_RVE_T) the register happens to be harmless and it answers. The same cfg
 // runs against both modules.
-const queryCfg = `#!KAMAILIO
-debug=1
-log_stderror=yes
-children={{.Extra.Workers}}
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "bench.kazoo.test")
+var queryCfg = harness.CfgHead{Debug: 1, Core: []string{"children={{.Extra.Workers}}"},
+	Modules: "tm sl pv textops"}.String() + `modparam("kazoo", "node_hostname", "bench.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 {{.Extra.Params}}

@@ -17,7 +17,8 @@
  *    that copy replays it.
  * The dependency on Go internals is "the first pthread_create of this .so during dlopen is the
  * runtime bootstrap", true since Go 1.5 on linux/amd64 and arm64. It is checked at build time
- * (Makefile: check-bootstrap) and at load time (mod_init refuses to start unless captured).
+ * (scripts/check-module.sh, which make runs on every build; tests/bootstrap) and at load time
+ * (mod_init refuses to start unless captured).
  */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -75,38 +75,9 @@ enum kz_log_level {
 #define KZ_LOG_RECORD_MAX 4096
 
 /*
- * Configuration handed to Go at start: a sequence of "key\0value\0" records (keys below);
- * a key may repeat where noted. Values are text; integers in decimal.
+ * Configuration handed to Go at start: a sequence of "key\0value\0" records; the keys, and
+ * which may repeat, are in kz_params.def. Values are text; integers in decimal.
  */
-#define KZ_CFG_NODE_HOSTNAME "node_hostname"
-#define KZ_CFG_APP_NAME "app_name"
-#define KZ_CFG_APP_VERSION "app_version"
-#define KZ_CFG_AMQP_URL "amqp_connection" /* repeats, in declaration order */
-#define KZ_CFG_HEARTBEAT_SEC "amqp_heartbeats"
-#define KZ_CFG_CONNECT_TIMEOUT_MS "connect_timeout_ms"
-#define KZ_CFG_PUBLISH_TIMEOUT_MS "publish_timeout_ms"
-#define KZ_CFG_MAX_PAYLOAD "max_payload"
-#define KZ_CFG_GO_MAXPROCS "go_maxprocs" /* 0: Go's default */
-#define KZ_CFG_GO_GC_PERCENT "go_gc_percent" /* 0: Go's default */
-#define KZ_CFG_GO_MEM_RELEASE_MS "go_mem_release_ms" /* 0: Go's own pace */
-#define KZ_CFG_LOG_LEVEL "log_level" /* Kamailio debug level at start */
-#define KZ_CFG_PRIMARY_ZONE "amqp_primary_zone"
-#define KZ_CFG_PROCESS "process" /* description of the process, for logs */
-#define KZ_CFG_EVENT_KEY "amqp_consumer_event_key"
-#define KZ_CFG_EVENT_SUBKEY "amqp_consumer_event_subkey"
-#define KZ_CFG_EVENT_ROUTE "event_route" /* repeats: "<index> <name>", each event_route[kazoo:...] */
-#define KZ_CFG_EVENT_CALLBACK "event_callback" /* "1": a KEMI function takes every event */
-#define KZ_CFG_CONSUMER_WORKERS "amqp_consumer_workers"
-#define KZ_CFG_CONSUMER_PREFETCH "amqp_consumer_prefetch"
-#define KZ_CFG_TLS_CA "amqps_ca_cert" /* file paths; empty: the system's CAs / no client cert */
-#define KZ_CFG_TLS_CERT "amqps_cert"
-#define KZ_CFG_TLS_KEY "amqps_key"
-#define KZ_CFG_TLS_VERIFY_PEER "amqps_verify_peer"
-#define KZ_CFG_TLS_VERIFY_HOSTNAME "amqps_verify_hostname"
-#define KZ_CFG_PUBLISH_PERSISTENT "amqp_publish_persistent"
-#define KZ_CFG_PUBLISH_MANDATORY "amqp_publish_mandatory"
-#define KZ_CFG_SPOOL_MAX "amqp_spool_max" /* publishes kept per process while no broker; 0: none */
-#define KZ_CFG_CONTROL_FD "consumer_control_fd" /* repeats: worker 1, 2, ...: its control socket */
 
 /* Implemented in Go (kazoo/exports.go). */
 

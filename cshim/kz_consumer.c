@@ -74,7 +74,7 @@ static int add_event_routes(void)
 					|| event_rt.rlist[e->u.n] == NULL)
 				continue;
 			snprintf(rec, sizeof(rec), "%d %.*s", e->u.n, e->key.len, e->key.s);
-			if(kz_go_cfg_add(KZ_CFG_EVENT_ROUTE, rec, -1) < 0)
+			if(kz_go_cfg_add(kz_key_event_route, rec, -1) < 0)
 				return -1;
 			n++;
 		}
@@ -110,21 +110,10 @@ int kz_consumer_mod_init(void)
 		fcntl(control[i][1], F_SETFL, O_NONBLOCK);
 		setsockopt(control[i][1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 		setsockopt(control[i][0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-		if(kz_go_cfg_add_int(KZ_CFG_CONTROL_FD, control[i][1]) < 0)
+		if(kz_go_cfg_add_int(kz_key_consumer_control_fd, control[i][1]) < 0)
 			return -1;
 	}
-	if(kz_go_cfg_add_int(KZ_CFG_CONSUMER_WORKERS, kz_consumer_workers) < 0
-			|| kz_go_cfg_add_int(KZ_CFG_CONSUMER_PREFETCH, kz_consumer_prefetch) < 0
-			|| kz_go_cfg_add(KZ_CFG_EVENT_KEY, kz_consumer_event_key.s,
-					   kz_consumer_event_key.len)
-					   < 0
-			|| kz_go_cfg_add(KZ_CFG_EVENT_SUBKEY, kz_consumer_event_subkey.s,
-					   kz_consumer_event_subkey.len)
-					   < 0
-			|| kz_go_cfg_add(KZ_CFG_EVENT_CALLBACK,
-					   kz_event_callback.len > 0 ? "1" : "0", -1)
-					   < 0
-			|| add_event_routes() < 0)
+	if(add_event_routes() < 0)
 		return -1;
 	register_procs(kz_consumer_workers);
 	cfg_register_child(kz_consumer_workers);

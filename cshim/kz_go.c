@@ -89,35 +89,42 @@ int kz_go_cfg_add_int(const char *key, int v)
 	return kz_go_cfg_add(key, num, -1);
 }
 
+static int cfg_send_int(const char *key, int v)
+{
+	return key ? kz_go_cfg_add_int(key, v) : 0;
+}
+
+static int cfg_send_str(const char *key, const str *v)
+{
+	return key ? kz_go_cfg_add(key, v->s ? v->s : "", v->s ? v->len : 0) : 0;
+}
+
+/* every parameter kz_params.def sends to Go, and the values derived here; the consumers'
+ * records follow in kz_consumer_mod_init, the process's own in start_go_here */
 static int build_go_config(void)
 {
 	kz_broker_url_t *b;
 	int rc = 0;
 
-	rc |= kz_go_cfg_add(KZ_CFG_NODE_HOSTNAME, kz_node_hostname.s, kz_node_hostname.len);
-	rc |= kz_go_cfg_add(KZ_CFG_APP_NAME, kz_app_name.s, kz_app_name.len);
-	rc |= kz_go_cfg_add(KZ_CFG_APP_VERSION, VERSION, -1);
-	rc |= kz_go_cfg_add(KZ_CFG_PRIMARY_ZONE, kz_primary_zone.s, kz_primary_zone.len);
-	for(b = kz_broker_urls; b; b = b->next)
-		rc |= kz_go_cfg_add(KZ_CFG_AMQP_URL, b->url, -1);
-	if(kz_heartbeats >= 0)
-		rc |= kz_go_cfg_add_int(KZ_CFG_HEARTBEAT_SEC, kz_heartbeats);
-	rc |= kz_go_cfg_add_int(KZ_CFG_CONNECT_TIMEOUT_MS, kz_connect_timeout_ms());
-	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_TIMEOUT_MS, kz_publish_timeout_ms);
-	rc |= kz_go_cfg_add_int(KZ_CFG_MAX_PAYLOAD, kz_max_payload);
-	rc |= kz_go_cfg_add_int(KZ_CFG_GO_MAXPROCS, kz_go_maxprocs);
-	rc |= kz_go_cfg_add_int(KZ_CFG_GO_GC_PERCENT, kz_go_gc_percent);
-	rc |= kz_go_cfg_add_int(KZ_CFG_GO_MEM_RELEASE_MS, kz_go_mem_release_ms);
-	rc |= kz_go_cfg_add(KZ_CFG_TLS_CA, kz_amqps_ca_cert.s ? kz_amqps_ca_cert.s : "",
-			kz_amqps_ca_cert.len);
-	rc |= kz_go_cfg_add(KZ_CFG_TLS_CERT, kz_amqps_cert.s ? kz_amqps_cert.s : "",
-			kz_amqps_cert.len);
-	rc |= kz_go_cfg_add(KZ_CFG_TLS_KEY, kz_amqps_key.s ? kz_amqps_key.s : "", kz_amqps_key.len);
-	rc |= kz_go_cfg_add_int(KZ_CFG_TLS_VERIFY_PEER, kz_amqps_verify_peer);
-	rc |= kz_go_cfg_add_int(KZ_CFG_TLS_VERIFY_HOSTNAME, kz_amqps_verify_hostname);
-	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_PERSISTENT, kz_publish_persistent);
-	rc |= kz_go_cfg_add_int(KZ_CFG_SPOOL_MAX, kz_spool_max);
-	rc |= kz_go_cfg_add_int(KZ_CFG_PUBLISH_MANDATORY, kz_publish_mandatory);
+#define KZ_NOT_SENT NULL
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) rc |= cfg_send_int(go_key, var);
+#define KZ_INT_ALIAS(name, var, min, max, flags)
+#define KZ_STR(name, var, dflt, flags, go_key) rc |= cfg_send_str(go_key, &var);
+#define KZ_STR_FN(name, var, dflt, setter, flags, go_key) rc |= cfg_send_str(go_key, &var);
+#define KZ_URLS(name, setter, go_key)            \
+	for(b = kz_broker_urls; b; b = b->next) \
+		rc |= kz_go_cfg_add(go_key, b->url, -1);
+#define KZ_GO(id, go_key, repeats)
+#include "kz_params.def"
+#undef KZ_INT
+#undef KZ_INT_ALIAS
+#undef KZ_STR
+#undef KZ_STR_FN
+#undef KZ_URLS
+#undef KZ_GO
+#undef KZ_NOT_SENT
+	rc |= kz_go_cfg_add(kz_key_app_version, VERSION, -1);
+	rc |= kz_go_cfg_add_int(kz_key_connect_timeout_ms, kz_connect_timeout_ms());
 	return rc ? -1 : 0;
 }
 
@@ -127,7 +134,7 @@ int kz_go_mod_init(void)
 		LM_ERR("the Go runtime's bootstrap was not captured at load time (state %d):"
 			   " kazoo.so was built without -Wl,--wrap=pthread_create, or this Go"
 			   " toolchain starts its runtime differently; rebuild with the project's"
-			   " Makefile, whose check-bootstrap target verifies it\n",
+			   " Makefile, whose build verifies it (scripts/check-module.sh)\n",
 				go_runtime_state());
 		return -1;
 	}
@@ -243,8 +250,8 @@ static int start_go_here(void)
 		return -1;
 	}
 	snprintf(process, sizeof(process), "%s", pt && process_no >= 0 ? pt[process_no].desc : "?");
-	if(kz_go_cfg_add(KZ_CFG_PROCESS, process, -1) < 0
-			|| kz_go_cfg_add_int(KZ_CFG_LOG_LEVEL, cfg_get(core, core_cfg, debug)) < 0)
+	if(kz_go_cfg_add(kz_key_process, process, -1) < 0
+			|| kz_go_cfg_add_int(kz_key_log_level, cfg_get(core, core_cfg, debug)) < 0)
 		return -1;
 	kz_err.len = 0;
 	r = kzgo_init((kz_bytes_t){(uint8_t *)go_cfg, go_cfg_len}, log_pipe[1], &kz_err);

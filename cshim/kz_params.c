@@ -1,8 +1,6 @@
 /*
- * kz_params.c - modparam table. Names, types and defaults are those of Kamailio 5.6's C
- * kazoo module (kazoo.c), including the parameters it parses but never reads: an unknown
- * modparam makes Kamailio refuse the whole config, so a drop-in must accept them all.
- * Where our default differs, the comment says why (and the docs list it).
+ * kz_params.c - the modparams of kz_params.def: their variables, setters, ranges and
+ * param_export_t kz_params[], and the checks that need several of them.
  */
 #include "kz_build.h"
 #include <string.h>
@@ -16,65 +14,29 @@
 #include "kz_params.h"
 #include "kz_url.h"
 
-str kz_node_hostname = STR_NULL; /* mandatory, as in the C module */
-str kz_app_name = str_init(NAME);
-str kz_primary_zone = str_init("local");
-str kz_db_url = STR_NULL;
 kz_broker_url_t *kz_broker_urls = NULL;
 int kz_broker_count = 0;
-/* -1 = not set: 10 s. The C module's default 0 meant "off", which let half-open TCP
- * connections hang consumers forever; 0 here takes the broker's proposal. */
-int kz_heartbeats = -1;
-/* -1 = not set: 2 s. The C module's 0.2 s default fails on any remote broker. */
-int kz_connect_timeout_sec = -1;
-int kz_connect_timeout_micro = -1;
-int kz_publish_timeout_ms = 2000; /* ours: bound on waiting for a publish confirm */
-int kz_max_payload = 1 << 20;     /* ours: larger payloads are refused with -1 */
-int kz_go_maxprocs = 1; /* ours: Go's GOMAXPROCS in each process (see the docs) */
-int kz_go_gc_percent = 25; /* ours: Go's GOGC in each process (0: Go's default, 100) */
-int kz_go_mem_release_ms = 1000; /* ours: freed Go heap back to the OS this often (0: Go's pace) */
-int kz_pua_mode = 1;
 
-/* accepted for compatibility; the docs say which have no effect and why */
-static int kz_max_channels = 50;
-static int kz_timer_process_interval = 200;
-static int kz_consumer_ack_timeout_micro = 100000;
-static int kz_consumer_ack_timeout_sec = 0;
-static int kz_interprocess_timeout_micro = 100000;
-static int kz_interprocess_timeout_sec = 0;
-static int kz_waitframe_timeout_micro = 100000;
-static int kz_waitframe_timeout_sec = 0;
-static int kz_consumer_processes = 1;
-int kz_consumer_workers = 8;
-int kz_consumer_prefetch = 64; /* ours: unacknowledged deliveries per subscription, broker and worker */
-str kz_consumer_event_key = str_init("Event-Category");
-str kz_consumer_event_subkey = str_init("Event-Name");
-int kz_query_timeout_micro = 0;
-int kz_query_timeout_sec = 2;
-static int kz_internal_loop_count = 5;
-static int kz_consumer_loop_count = 10;
-static int kz_consumer_ack_loop_count = 20;
-int kz_pua_include_entity = 1;
-static int kz_presence_use_full_entity = 0;
-str kz_presentity_table = str_init("presentity");
-static int kz_single_consumer_on_reconnect = 1;
-static int kz_consume_messages_on_reconnect = 1;
-str kz_query_timeout_avp = STR_NULL;
-str kz_json_escape_char = str_init("%");
-static int kz_use_federated_exchange = 0;
-static str kz_federated_exchange = str_init("federation");
-static int kz_command_hashtable_size = 2048;
-static str kz_result_avp = str_init("$avp(amqp_result)");
-str kz_amqps_ca_cert = STR_NULL;
-str kz_amqps_cert = STR_NULL;
-str kz_amqps_key = STR_NULL;
-int kz_amqps_verify_peer = 1;
-int kz_amqps_verify_hostname = 1;
-int kz_publish_persistent = 0; /* ours: delivery mode 2 (the C module: transient) */
-int kz_publish_mandatory = 0;  /* ours: unroutable publishes come back (event) */
-int kz_spool_max = 0; /* ours: publishes kept per process while no broker; 0: fail at once */
-int kz_pua_lock_type = 1;
-str kz_event_callback = STR_NULL;
+#define KZ_S(text) str_init(text)
+#define KZ_UNSET STR_NULL
+#define KZ_NOT_SENT NULL
+#define KZ_PKG_QUARTER 1
+#define KZ_NO_EFFECT 2 /* for the docs: no code looks at it */
+
+/* the variables, with their defaults, and the names of the derived keys */
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) int var = dflt;
+#define KZ_INT_ALIAS(name, var, min, max, flags)
+#define KZ_STR(name, var, dflt, flags, go_key) str var = dflt;
+#define KZ_STR_FN(name, var, dflt, setter, flags, go_key) str var = dflt;
+#define KZ_URLS(name, setter, go_key)
+#define KZ_GO(id, go_key, repeats) const char id[] = go_key;
+#include "kz_params.def"
+#undef KZ_INT
+#undef KZ_INT_ALIAS
+#undef KZ_STR
+#undef KZ_STR_FN
+#undef KZ_URLS
+#undef KZ_GO
 
 /* amqp_connection: checked here so that `kamailio -c` already rejects a bad URL */
 static int kz_add_broker_url(modparam_t type, void *val)
@@ -102,11 +64,11 @@ static int kz_add_broker_url(modparam_t type, void *val)
 	return 0;
 }
 
-/* The values each int parameter accepts. This is the one place that says so: the setters
- * below check a value as the cfg sets it (`kamailio -c` parses the cfg but runs no mod_init),
- * and kz_params_check checks the defaults again. docs/kazoo-module.md gives each range
- * (tests/docs compares them with this table). The cfg parser itself stores numbers with
- * atoi(): digits beyond an int wrap before any module sees them. */
+/* The values each int parameter accepts (kz_params.def). The setters below check a value as
+ * the cfg sets it (`kamailio -c` parses the cfg but runs no mod_init), and kz_params_check
+ * checks the defaults again. docs/kazoo-module.md gives each range (tests/docs compares them
+ * with kz_params.def). The cfg parser itself stores numbers with atoi(): digits beyond an int
+ * wrap before any module sees them. */
 typedef struct kz_int_param {
 	const char *name;
 	int *var;
@@ -114,68 +76,29 @@ typedef struct kz_int_param {
 	int pkg_quarter; /* also at most a quarter of the process's pkg memory (-M) */
 } kz_int_param_t;
 
-#define KZ_RABBITMQ_MAX_MESSAGE (128 << 20) /* RabbitMQ's max_message_size default */
-
-/* clang-format off */
-static const kz_int_param_t kz_int_params[] = {
-	/* no effect (the C module's internal machinery): any value, as before */
-	{"amqp_max_channels", &kz_max_channels, INT_MIN, INT_MAX},
-	{"amqp_timmer_process_interval", &kz_timer_process_interval, INT_MIN, INT_MAX},
-	{"amqp_timer_process_interval", &kz_timer_process_interval, INT_MIN, INT_MAX},
-	{"amqp_consumer_ack_timeout_micro", &kz_consumer_ack_timeout_micro, INT_MIN, INT_MAX},
-	{"amqp_consumer_ack_timeout_sec", &kz_consumer_ack_timeout_sec, INT_MIN, INT_MAX},
-	{"amqp_interprocess_timeout_micro", &kz_interprocess_timeout_micro, INT_MIN, INT_MAX},
-	{"amqp_interprocess_timeout_sec", &kz_interprocess_timeout_sec, INT_MIN, INT_MAX},
-	{"amqp_waitframe_timeout_micro", &kz_waitframe_timeout_micro, INT_MIN, INT_MAX},
-	{"amqp_waitframe_timeout_sec", &kz_waitframe_timeout_sec, INT_MIN, INT_MAX},
-	{"amqp_consumer_processes", &kz_consumer_processes, INT_MIN, INT_MAX},
-	{"amqp_internal_loop_count", &kz_internal_loop_count, INT_MIN, INT_MAX},
-	{"amqp_consumer_loop_count", &kz_consumer_loop_count, INT_MIN, INT_MAX},
-	{"amqp_consumer_ack_loop_count", &kz_consumer_ack_loop_count, INT_MIN, INT_MAX},
-	{"presence_use_full_entity", &kz_presence_use_full_entity, INT_MIN, INT_MAX},
-	{"single_consumer_on_reconnect", &kz_single_consumer_on_reconnect, INT_MIN, INT_MAX},
-	{"consume_messages_on_reconnect", &kz_consume_messages_on_reconnect, INT_MIN, INT_MAX},
-	{"use_federated_exchange", &kz_use_federated_exchange, INT_MIN, INT_MAX},
-	{"amqp_command_hashtable_size", &kz_command_hashtable_size, INT_MIN, INT_MAX},
-	/* flags */
-	{"pua_include_entity", &kz_pua_include_entity, 0, 1},
-	{"amqps_verify_peer", &kz_amqps_verify_peer, 0, 1},
-	{"amqps_verify_hostname", &kz_amqps_verify_hostname, 0, 1},
-	{"amqp_publish_persistent", &kz_publish_persistent, 0, 1},
-	{"amqp_publish_mandatory", &kz_publish_mandatory, 0, 1},
-	{"pua_mode", &kz_pua_mode, 0, 1}, /* the C module knows 0 and 1 only */
-	{"pua_lock_type", &kz_pua_lock_type, 0, 2}, /* db_locking_t: none, write, full */
-	/* a process per worker, each with its own Go runtime and connection per broker */
-	{"amqp_consumer_workers", &kz_consumer_workers, 1, 128},
-	/* basic.qos prefetch-count is 16 bits on the wire: 65536 would wrap to 0 (no limit) */
-	{"amqp_consumer_prefetch", &kz_consumer_prefetch, 1, 65535},
-	/* AMQP's heartbeat is 16 bits of seconds; -1: not set (10 s) */
-	{"amqp_heartbeats", &kz_heartbeats, -1, 65535},
-	/* -1: not set. An hour is far beyond any useful connect; _micro is a timeval's part */
-	{"amqp_connect_timeout_sec", &kz_connect_timeout_sec, -1, 3600},
-	{"amqp_connect_timeout_micro", &kz_connect_timeout_micro, -1, 999999},
-	/* a day: the total in ms stays far from any overflow; 0 s needs _micro (total > 0) */
-	{"amqp_query_timeout_sec", &kz_query_timeout_sec, 0, 86400},
-	{"amqp_query_timeout_micro", &kz_query_timeout_micro, 0, 999999},
-	/* a SIP worker waits this long for a confirm; every socket write too */
-	{"amqp_publish_timeout", &kz_publish_timeout_ms, 1, 3600000},
-	/* a message is held whole in pkg memory at least once, and a buffer that grows needs
-	 * old and new at once: a quarter leaves the process the rest of its pool. RabbitMQ
-	 * refuses larger messages anyway */
-	{"amqp_max_payload", &kz_max_payload, 1, KZ_RABBITMQ_MAX_MESSAGE, 1},
-	/* each kept publish holds its payload in the process's Go heap */
-	{"amqp_spool_max", &kz_spool_max, 0, 100000},
-	/* 0: Go's default (one per core). Each P costs memory and spinning threads in every
-	 * process (~1.4 GB per process at 100000) and one is enough (see the docs) */
-	{"go_maxprocs", &kz_go_maxprocs, 0, 64},
-	/* 0: Go's default (100). Negative turns the collector off: memory grows without end;
-	 * above 1000 the heap may grow to 11 times what is live */
-	{"go_gc_percent", &kz_go_gc_percent, 0, 1000},
-	/* 0: never; an idle process looks up to 32 times less often */
-	{"go_mem_release_ms", &kz_go_mem_release_ms, 0, 3600000},
-	{0, 0, 0, 0}
+/* each int parameter's index in kz_int_params[] */
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) KZ_INT_##name,
+#define KZ_INT_ALIAS(name, var, min, max, flags) KZ_INT_##name,
+#define KZ_STR(name, var, dflt, flags, go_key)
+#define KZ_STR_FN(name, var, dflt, setter, flags, go_key)
+#define KZ_URLS(name, setter, go_key)
+#define KZ_GO(id, go_key, repeats)
+enum kz_int_param_index {
+#include "kz_params.def"
+	KZ_INT_PARAMS
 };
-/* clang-format on */
+#undef KZ_INT
+#undef KZ_INT_ALIAS
+
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) \
+	{#name, &var, min, max, ((flags) & KZ_PKG_QUARTER) != 0},
+#define KZ_INT_ALIAS(name, var, min, max, flags) \
+	{#name, &var, min, max, ((flags) & KZ_PKG_QUARTER) != 0},
+static const kz_int_param_t kz_int_params[KZ_INT_PARAMS] = {
+#include "kz_params.def"
+};
+#undef KZ_INT
+#undef KZ_INT_ALIAS
 
 static int kz_int_param_max(const kz_int_param_t *p)
 {
@@ -196,67 +119,27 @@ static int kz_int_param_check(const kz_int_param_t *p, int v)
 	return -1;
 }
 
-/* the setter of a modparam: Kamailio does not tell it the parameter's name */
-static int kz_int_param_set(const char *name, void *val)
+static int kz_int_param_set(const kz_int_param_t *p, void *val)
 {
-	const kz_int_param_t *p;
 	int v = (int)(long)val;
 
-	for(p = kz_int_params; p->name; p++) {
-		if(strcmp(p->name, name) != 0)
-			continue;
-		if(kz_int_param_check(p, v) < 0)
-			return -1;
-		*p->var = v;
-		return 0;
-	}
-	LM_CRIT("kazoo: no range for modparam %s\n", name);
-	return -1;
+	if(kz_int_param_check(p, v) < 0)
+		return -1;
+	*p->var = v;
+	return 0;
 }
 
-#define KZ_SETTER(id)                                  \
-	static int kz_set_##id(modparam_t type, void *val) \
-	{                                                  \
-		return kz_int_param_set(#id, val);             \
+/* a setter per int parameter: Kamailio does not tell a setter the parameter's name */
+#define KZ_INT(name, var, dflt, min, max, flags, go_key)  \
+	static int kz_set_##name(modparam_t type, void *val) \
+	{                                                    \
+		return kz_int_param_set(&kz_int_params[KZ_INT_##name], val); \
 	}
-KZ_SETTER(amqp_max_channels)
-KZ_SETTER(amqp_timmer_process_interval)
-KZ_SETTER(amqp_timer_process_interval)
-KZ_SETTER(amqp_consumer_ack_timeout_micro)
-KZ_SETTER(amqp_consumer_ack_timeout_sec)
-KZ_SETTER(amqp_interprocess_timeout_micro)
-KZ_SETTER(amqp_interprocess_timeout_sec)
-KZ_SETTER(amqp_waitframe_timeout_micro)
-KZ_SETTER(amqp_waitframe_timeout_sec)
-KZ_SETTER(amqp_consumer_processes)
-KZ_SETTER(amqp_internal_loop_count)
-KZ_SETTER(amqp_consumer_loop_count)
-KZ_SETTER(amqp_consumer_ack_loop_count)
-KZ_SETTER(presence_use_full_entity)
-KZ_SETTER(single_consumer_on_reconnect)
-KZ_SETTER(consume_messages_on_reconnect)
-KZ_SETTER(use_federated_exchange)
-KZ_SETTER(amqp_command_hashtable_size)
-KZ_SETTER(pua_include_entity)
-KZ_SETTER(amqps_verify_peer)
-KZ_SETTER(amqps_verify_hostname)
-KZ_SETTER(amqp_publish_persistent)
-KZ_SETTER(amqp_publish_mandatory)
-KZ_SETTER(pua_mode)
-KZ_SETTER(pua_lock_type)
-KZ_SETTER(amqp_consumer_workers)
-KZ_SETTER(amqp_consumer_prefetch)
-KZ_SETTER(amqp_heartbeats)
-KZ_SETTER(amqp_connect_timeout_sec)
-KZ_SETTER(amqp_connect_timeout_micro)
-KZ_SETTER(amqp_query_timeout_sec)
-KZ_SETTER(amqp_query_timeout_micro)
-KZ_SETTER(amqp_publish_timeout)
-KZ_SETTER(amqp_max_payload)
-KZ_SETTER(amqp_spool_max)
-KZ_SETTER(go_maxprocs)
-KZ_SETTER(go_gc_percent)
-KZ_SETTER(go_mem_release_ms)
+#define KZ_INT_ALIAS(name, var, min, max, flags) \
+	KZ_INT(name, var, 0, min, max, flags, KZ_NOT_SENT)
+#include "kz_params.def"
+#undef KZ_INT
+#undef KZ_INT_ALIAS
 
 /* amqp_primary_zone: an empty zone would make every publish log that no broker serves it */
 static int kz_set_primary_zone(modparam_t type, void *val)
@@ -278,66 +161,27 @@ static int kz_set_primary_zone(modparam_t type, void *val)
 	return 0;
 }
 
-/* clang-format off */
+#undef KZ_STR
+#undef KZ_STR_FN
+#undef KZ_URLS
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) \
+	{#name, PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_##name},
+#define KZ_INT_ALIAS(name, var, min, max, flags) \
+	{#name, PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_##name},
+#define KZ_STR(name, var, dflt, flags, go_key) {#name, PARAM_STR, &var},
+#define KZ_STR_FN(name, var, dflt, setter, flags, go_key) \
+	{#name, PARAM_STR | PARAM_USE_FUNC, (void *)setter},
+#define KZ_URLS(name, setter, go_key) {#name, PARAM_STRING | PARAM_USE_FUNC, (void *)setter},
 param_export_t kz_params[] = {
-	{"node_hostname", PARAM_STR, &kz_node_hostname},
-	{"amqp_connection", PARAM_STRING | PARAM_USE_FUNC, (void *)kz_add_broker_url},
-	{"amqp_max_channels", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_max_channels},
-	{"amqp_timmer_process_interval", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_timmer_process_interval},
-	{"amqp_timer_process_interval", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_timer_process_interval}, /* 5.7+ spelling */
-	{"amqp_consumer_ack_timeout_micro", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_ack_timeout_micro},
-	{"amqp_consumer_ack_timeout_sec", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_ack_timeout_sec},
-	{"amqp_interprocess_timeout_micro", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_interprocess_timeout_micro},
-	{"amqp_interprocess_timeout_sec", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_interprocess_timeout_sec},
-	{"amqp_waitframe_timeout_micro", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_waitframe_timeout_micro},
-	{"amqp_waitframe_timeout_sec", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_waitframe_timeout_sec},
-	{"amqp_consumer_processes", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_processes},
-	{"amqp_consumer_workers", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_workers},
-	{"amqp_consumer_event_key", PARAM_STR, &kz_consumer_event_key},
-	{"amqp_consumer_event_subkey", PARAM_STR, &kz_consumer_event_subkey},
-	{"amqp_query_timeout_micro", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_query_timeout_micro},
-	{"amqp_query_timeout_sec", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_query_timeout_sec},
-	{"amqp_internal_loop_count", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_internal_loop_count},
-	{"amqp_consumer_loop_count", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_loop_count},
-	{"amqp_consumer_ack_loop_count", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_ack_loop_count},
-	{"pua_include_entity", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_pua_include_entity},
-	{"presence_use_full_entity", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_presence_use_full_entity},
-	{"presentity_table", PARAM_STR, &kz_presentity_table},
-	{"db_url", PARAM_STR, &kz_db_url},
-	{"pua_mode", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_pua_mode},
-	{"single_consumer_on_reconnect", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_single_consumer_on_reconnect},
-	{"consume_messages_on_reconnect", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_consume_messages_on_reconnect},
-	{"amqp_query_timeout_avp", PARAM_STR, &kz_query_timeout_avp},
-	{"json_escape_char", PARAM_STR, &kz_json_escape_char},
-	{"app_name", PARAM_STR, &kz_app_name},
-	{"use_federated_exchange", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_use_federated_exchange},
-	{"federated_exchange", PARAM_STR, &kz_federated_exchange},
-	{"amqp_heartbeats", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_heartbeats},
-	{"amqp_primary_zone", PARAM_STR | PARAM_USE_FUNC, (void *)kz_set_primary_zone},
-	{"amqp_command_hashtable_size", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_command_hashtable_size},
-	{"amqp_result_avp", PARAM_STR, &kz_result_avp},
-	{"amqps_ca_cert", PARAM_STR, &kz_amqps_ca_cert},
-	{"amqps_cert", PARAM_STR, &kz_amqps_cert},
-	{"amqps_key", PARAM_STR, &kz_amqps_key},
-	{"amqps_verify_peer", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqps_verify_peer},
-	{"amqps_verify_hostname", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqps_verify_hostname},
-	{"pua_lock_type", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_pua_lock_type},
-	{"amqp_connect_timeout_micro", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_connect_timeout_micro},
-	{"amqp_connect_timeout_sec", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_connect_timeout_sec},
-	{"event_callback", PARAM_STR, &kz_event_callback},
-	/* ours */
-	{"amqp_publish_timeout", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_publish_timeout},
-	{"amqp_max_payload", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_max_payload},
-	{"amqp_consumer_prefetch", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_consumer_prefetch},
-	{"amqp_publish_persistent", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_publish_persistent},
-	{"amqp_spool_max", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_spool_max},
-	{"amqp_publish_mandatory", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_amqp_publish_mandatory},
-	{"go_maxprocs", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_go_maxprocs},
-	{"go_gc_percent", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_go_gc_percent},
-	{"go_mem_release_ms", PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_go_mem_release_ms},
+#include "kz_params.def"
 	{0, 0, 0}
 };
-/* clang-format on */
+#undef KZ_INT
+#undef KZ_INT_ALIAS
+#undef KZ_STR
+#undef KZ_STR_FN
+#undef KZ_URLS
+#undef KZ_GO
 
 int kz_connect_timeout_ms(void)
 {
@@ -375,7 +219,7 @@ int kz_params_check(void)
 {
 	const kz_int_param_t *p;
 
-	for(p = kz_int_params; p->name; p++) /* the defaults: no setter saw them */
+	for(p = kz_int_params; p < kz_int_params + KZ_INT_PARAMS; p++) /* the defaults: no setter saw them */
 		if(kz_int_param_check(p, *p->var) < 0)
 			return -1;
 	if(kz_node_hostname.s == NULL || kz_node_hostname.len == 0) {

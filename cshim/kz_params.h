@@ -1,6 +1,7 @@
 /*
- * kz_params.h - the module parameters: every name the C kazoo module accepts, with its
- * type and default, so that existing kamailio.cfg files load unchanged, plus our own.
+ * kz_params.h - the module parameters (declared in kz_params.def): every name the C kazoo
+ * module accepts, with its type and default, so that existing kamailio.cfg files load
+ * unchanged, plus our own.
  */
 #ifndef KAZOO_PARAMS_H
 #define KAZOO_PARAMS_H
@@ -16,41 +17,23 @@ typedef struct kz_broker_url {
 
 extern param_export_t kz_params[];
 
-extern str kz_node_hostname;
-extern str kz_app_name;
-extern str kz_primary_zone;
-extern str kz_db_url;
-extern kz_broker_url_t *kz_broker_urls;
+extern kz_broker_url_t *kz_broker_urls; /* amqp_connection */
 extern int kz_broker_count;
-extern int kz_heartbeats;
-extern int kz_connect_timeout_sec;
-extern int kz_connect_timeout_micro;
-extern int kz_publish_timeout_ms;
-extern int kz_max_payload;
-extern int kz_go_maxprocs;
-extern int kz_go_gc_percent;
-extern int kz_go_mem_release_ms;
-extern int kz_pua_mode;
-extern int kz_query_timeout_sec;
-extern int kz_query_timeout_micro;
-extern str kz_query_timeout_avp;
-extern str kz_json_escape_char;
-extern int kz_consumer_workers;
-extern int kz_consumer_prefetch;
-extern str kz_consumer_event_key;
-extern str kz_consumer_event_subkey;
-extern str kz_event_callback;
-extern str kz_amqps_ca_cert;
-extern str kz_amqps_cert;
-extern str kz_amqps_key;
-extern int kz_amqps_verify_peer;
-extern int kz_amqps_verify_hostname;
-extern int kz_publish_persistent;
-extern int kz_spool_max;
-extern int kz_publish_mandatory;
-extern int kz_pua_include_entity;
-extern str kz_presentity_table;
-extern int kz_pua_lock_type;
+
+/* every parameter's variable, and the name of each derived key (kz_params.def) */
+#define KZ_INT(name, var, dflt, min, max, flags, go_key) extern int var;
+#define KZ_INT_ALIAS(name, var, min, max, flags)
+#define KZ_STR(name, var, dflt, flags, go_key) extern str var;
+#define KZ_STR_FN(name, var, dflt, setter, flags, go_key) extern str var;
+#define KZ_URLS(name, setter, go_key)
+#define KZ_GO(id, go_key, repeats) extern const char id[];
+#include "kz_params.def"
+#undef KZ_INT
+#undef KZ_INT_ALIAS
+#undef KZ_STR
+#undef KZ_STR_FN
+#undef KZ_URLS
+#undef KZ_GO
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);

@@ -16,7 +16,7 @@
 
 /* What follows mirrors what the Go side refuses after fork (Go's net/url.Parse, then
  * amqp091-go's ParseURI and DialConfig), so that `kamailio -c` refuses it first;
- * tests/urlcheck compares the two. */
+ * kazoo/internal/config/urlcheck compares the two. */
 
 /* every '%' in [s, e) starts an escape of two hex digits */
 static int escapes_ok(const char *s, const char *e)

@@ -6,6 +6,8 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +52,14 @@ func build(t *testing.T, wrap bool) string {
 		b, _ := os.ReadFile(filepath.Join(dir, "go_runtime.c"))
 		_ = os.WriteFile(filepath.Join(dir, "go_runtime.c"), append([]byte("#define __real_pthread_create pthread_create\n"), b...), 0o644)
 	}
-	if o, err := run(t, dir, []string{"CGO_ENABLED=1"}, "go", "build", "-buildmode=c-shared", "-o", out, "."); err != nil {
+	// testlib includes cshim/go_runtime.c from outside its directory, which Go's build cache
+	// does not notice: its hash in CGO_CFLAGS (part of the key) makes an edit rebuild it
+	shim, err := os.ReadFile(filepath.Join(src, "../../../cshim/go_runtime.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("CGO_CFLAGS=-O2 -g -DKZ_SHIM_SOURCE=%x", sha256.Sum256(shim))
+	if o, err := run(t, dir, []string{"CGO_ENABLED=1", key}, "go", "build", "-buildmode=c-shared", "-o", out, "."); err != nil {
 		t.Fatalf("go build: %v\n%s", err, o)
 	}
 	return out

@@ -1,6 +1,6 @@
 // Package docs checks that docs/kazoo-module.md documents everything the module registers
-// with Kamailio: the names are read from the C shim's registration tables (cshim/*.c), so a
-// parameter, function, pseudo-variable, KEMI export, RPC command, statistic or
+// with Kamailio: the names are read from the C shim's registration tables (cshim/*.c, and
+// cshim/kz_params.def for the parameters, through internal/paramsdef), so a parameter, function, pseudo-variable, KEMI export, RPC command, statistic or
 // transformation added to the code without documentation fails `go test ./tests/docs/`.
 // Plain Go: no Kamailio, broker or build needed.
 package docs
@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kazoo-so/kazoo-go/internal/paramsdef"
 )
 
 const (
@@ -25,10 +27,11 @@ const (
 
 // ---- what the C shim registers ----
 
-// Param is one entry of kz_params[].
+// Param is one modparam of cshim/kz_params.def.
 type Param struct {
 	Name string
 	Type string // "int" or "str"
+	Def  paramsdef.Entry
 }
 
 // Cmd is one entry of cmds[] (a name may be registered several times, with different
@@ -151,8 +154,6 @@ func oneTable(src, what string, decl *regexp.Regexp) (string, error) {
 }
 
 var (
-	reParamsDecl = regexp.MustCompile(`param_export_t\s+kz_params\s*\[\s*\]\s*=`)
-	reParam      = regexp.MustCompile(`\{\s*"([^"]+)"\s*,\s*(PARAM_[A-Z_]+(?:\s*\|\s*PARAM_[A-Z_]+)*)\s*,`)
 	reCmdsDecl   = regexp.MustCompile(`cmd_export_t\s+cmds\s*\[\s*\]\s*=`)
 	reCmd        = regexp.MustCompile(`\{\s*"([^"]+)"\s*,\s*\(\s*cmd_function\s*\)\s*(\w+)\s*,\s*(\d+)\s*,\s*\w+\s*,\s*\w+\s*,\s*(\w+(?:\s*\|\s*\w+)*)\s*\}`)
 	reCmdName    = regexp.MustCompile(`\{\s*"([^"]+)"\s*,\s*\(\s*cmd_function\s*\)`)
@@ -169,21 +170,17 @@ var (
 	reTransName  = regexp.MustCompile(`str(?:n?case)?n?cmp\s*\(\s*name\.s\s*,\s*"([^"]+)"`)
 )
 
-func parseParams(src string) ([]Param, error) {
-	body, err := oneTable(stripComments(src), "kz_params[]", reParamsDecl)
+// readParams reads the modparams of cshim/kz_params.def.
+func readParams(root string) ([]Param, error) {
+	entries, err := paramsdef.Read(root)
 	if err != nil {
 		return nil, err
 	}
 	var out []Param
-	for _, m := range reParam.FindAllStringSubmatch(body, -1) {
-		typ := "str"
-		if strings.Contains(m[2], "PARAM_INT") {
-			typ = "int"
+	for _, e := range entries {
+		if e.Modparam() {
+			out = append(out, Param{Name: e.Name, Type: e.Type(), Def: e})
 		}
-		out = append(out, Param{Name: m[1], Type: typ})
-	}
-	if n := len(reEntryName.FindAllString(body, -1)); n != len(out) {
-		return nil, fmt.Errorf("kz_params[]: %d entries, %d understood", n, len(out))
 	}
 	return out, nil
 }
@@ -333,7 +330,7 @@ func loadExports(t *testing.T, root string) Exports {
 	t.Helper()
 	var e Exports
 	var err error
-	if e.Params, err = parseParams(readFile(t, root, "cshim/kz_params.c")); err != nil {
+	if e.Params, err = readParams(root); err != nil {
 		t.Fatal(err)
 	}
 	if e.Cmds, e.PVs, e.Kemi, err = parseMod(readFile(t, root, "cshim/kz_mod.c")); err != nil {
@@ -684,14 +681,6 @@ func TestParsersOnTheShim(t *testing.T) {
 func TestParsersOnSnippets(t *testing.T) {
 	src := `
 static char *url = "amqp://x/"; /* a string with // and /* inside must survive */
-param_export_t kz_params[] = {
-	{"one", PARAM_STR, &a}, // {"commented", PARAM_INT, &x},
-	/* {"also_commented", PARAM_INT, &y}, */
-	{"two",
-		PARAM_STRING | PARAM_USE_FUNC, (void *)f},
-	{"three", PARAM_INT, &c}, /* "}" */
-	{0, 0, 0}
-};
 static cmd_export_t cmds[] = {
 	{"f", (cmd_function)w_f, 2, fixup_spve_all,
 		fixup_free_spve_all, REQUEST_ROUTE | FAILURE_ROUTE},
@@ -703,13 +692,6 @@ static sr_kemi_t kemi_exports[] = {
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
 };
 `
-	params, err := parseParams(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(params) != "[{one str} {two str} {three int}]" {
-		t.Errorf("params %v", params)
-	}
 	cmds, pvs, kemi, err := parseMod(src)
 	if err != nil {
 		t.Fatal(err)
@@ -720,10 +702,6 @@ static sr_kemi_t kemi_exports[] = {
 	}
 	if fmt.Sprint(pvs) != "[x]" || fmt.Sprint(kemi) != "[{m k}]" {
 		t.Errorf("pvs %v, kemi %v", pvs, kemi)
-	}
-	// an entry the regular expression does not understand is an error, not a silent miss
-	if _, err := parseParams(`param_export_t kz_params[] = {{"odd", 7, &x}, {0, 0, 0}};`); err == nil {
-		t.Error("an unparsable parameter entry was ignored")
 	}
 	group, stats, err := parseStats(`
 static stat_export_t st[] = {
@@ -778,87 +756,53 @@ func TestDocHelpers(t *testing.T) {
 
 // ---- ranges ----
 
-// IntRange is one entry of kz_int_params[] (cshim/kz_params.c): the values an int parameter
-// accepts. Any: INT_MIN to INT_MAX, documented as "any integer".
-type IntRange struct {
-	Name     string
-	Min, Max int64
-	Any      bool
-}
-
 var (
-	reRangesDecl = regexp.MustCompile(`kz_int_param_t\s+kz_int_params\s*\[\s*\]\s*=`)
-	reRange      = regexp.MustCompile(`\{\s*"([^"]+)"\s*,\s*&\w+\s*,\s*([-\w]+)\s*,\s*([-\w]+)\s*[,}]`)
 	reDocRange   = regexp.MustCompile(`(?m)^Range: (?:(-?\d+) to (-?\d+)|(any integer))\b`)
+	reDocDefault = regexp.MustCompile("(?m)\\bDefault: (?:`([^`]*)`|(-?\\d+)\\b)")
 )
 
-// parseRanges reads kz_int_params[]; macros used as bounds are resolved from consts.
-func parseRanges(src string, consts map[string]int64) ([]IntRange, error) {
-	body, err := oneTable(stripComments(src), "kz_int_params[]", reRangesDecl)
-	if err != nil {
-		return nil, err
-	}
-	bound := func(s string) (int64, error) {
-		if v, ok := consts[s]; ok {
-			return v, nil
-		}
-		return strconv.ParseInt(s, 10, 64)
-	}
-	var out []IntRange
-	for _, m := range reRange.FindAllStringSubmatch(body, -1) {
-		r := IntRange{Name: m[1], Any: m[2] == "INT_MIN" && m[3] == "INT_MAX"}
-		if r.Min, err = bound(m[2]); err != nil {
-			return nil, fmt.Errorf("%s: min %q: %v", m[1], m[2], err)
-		}
-		if r.Max, err = bound(m[3]); err != nil {
-			return nil, fmt.Errorf("%s: max %q: %v", m[1], m[3], err)
-		}
-		out = append(out, r)
-	}
-	if n := strings.Count(body, "{") - 1; n != len(out) { // {0, 0, 0, 0} ends it
-		return nil, fmt.Errorf("kz_int_params[]: %d entries, %d understood", n, len(out))
-	}
-	return out, nil
-}
-
-// Every int parameter has a range in kz_int_params[], and its documentation gives the same.
+// Every int parameter's documentation gives its range as kz_params.def does, a documented
+// default is the table's, and "No effect" is said exactly of the parameters the table marks
+// KZ_NO_EFFECT.
 func TestDocumentsEveryRange(t *testing.T) {
 	root := repoRoot(t)
 	e := loadExports(t, root)
 	d := loadDoc(t, root)
-	ranges, err := parseRanges(readFile(t, root, "cshim/kz_params.c"), map[string]int64{
-		"INT_MIN": -1 << 31, "INT_MAX": 1<<31 - 1, "KZ_RABBITMQ_MAX_MESSAGE": 128 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	byName := map[string]IntRange{}
-	for _, r := range ranges {
-		byName[r.Name] = r
-	}
+	defaults := 0
 	for _, p := range e.Params {
-		r, ok := byName[p.Name]
-		if p.Type != "int" {
-			if ok {
-				t.Errorf("%s: a range for a %s parameter", p.Name, p.Type)
-			}
-			continue
-		}
-		if !ok {
-			t.Errorf("int parameter %s has no entry in kz_int_params[]", p.Name)
-			continue
-		}
 		hs := d.headingsFor(p.Name)
 		if len(hs) == 0 {
 			continue // TestDocumentsEveryExport says so
 		}
+		if says := strings.HasPrefix(strings.TrimSpace(hs[0].Body), "No effect"); says != p.Def.NoEffect {
+			t.Errorf("%s: documentation starts with \"No effect\": %v, kz_params.def KZ_NO_EFFECT: %v",
+				p.Name, says, p.Def.NoEffect)
+		}
+		// the default the documentation gives, where it gives one; -1 stands for "not set"
+		// (amqp_heartbeats, amqp_connect_timeout_*), documented as what it then means
+		notSet := p.Def.Default == "-1" && p.Def.Min == -1
+		if m := reDocDefault.FindStringSubmatch(hs[0].Body); m != nil && !p.Def.Unset && !notSet &&
+			p.Def.Kind != paramsdef.IntAlias && p.Def.Kind != paramsdef.URLs {
+			defaults++
+			if doc := m[1] + m[2]; doc != p.Def.Default {
+				t.Errorf("%s: documented default %q, kz_params.def says %q", p.Name, doc, p.Def.Default)
+			}
+		}
+		if p.Type != "int" {
+			continue
+		}
+		r := p.Def
 		m := reDocRange.FindStringSubmatch(hs[0].Body)
 		switch {
 		case m == nil:
 			t.Errorf("%s: no \"Range: <min> to <max>\" line in its documentation", p.Name)
-		case r.Any != (m[3] != ""):
-			t.Errorf("%s: documented as %q, kz_int_params[] says %d to %d", p.Name, m[0], r.Min, r.Max)
-		case !r.Any && (m[1] != strconv.FormatInt(r.Min, 10) || m[2] != strconv.FormatInt(r.Max, 10)):
-			t.Errorf("%s: documented as %q, kz_int_params[] says %d to %d", p.Name, m[0], r.Min, r.Max)
+		case r.AnyInt() != (m[3] != ""):
+			t.Errorf("%s: documented as %q, kz_params.def says %d to %d", p.Name, m[0], r.Min, r.Max)
+		case !r.AnyInt() && (m[1] != strconv.FormatInt(r.Min, 10) || m[2] != strconv.FormatInt(r.Max, 10)):
+			t.Errorf("%s: documented as %q, kz_params.def says %d to %d", p.Name, m[0], r.Min, r.Max)
 		}
+	}
+	if defaults < 30 {
+		t.Errorf("only %d parameters' documented defaults found", defaults)
 	}
 }

@@ -13,24 +13,8 @@ import (
 
 // asyncCfg suspends each MESSAGE with kazoo_async_query (or its alias with 6 arguments,
 // chosen by X-Form) and answers from the route it resumes in.
-const asyncCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+var asyncCfg = harness.CfgHead{Children: 2,
+	Modules: "tm sl pv xlog textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "amqp_query_timeout_avp", "$avp(kz_timeout)")

@@ -1,31 +1,15 @@
 package e2e
 
+import "github.com/kazoo-so/kazoo-go/tests/harness"
+
 // publishCfg drives kazoo_publish from SIP requests: exchange, routing key and AMQP
 // headers come from X-Exchange, X-Routing-Key and X-Amqp-Headers, the payload is the body;
 // the reply carries the return code in X-Rc. OPTIONS answers 200 without the module, to
 // prove that Kamailio still serves. An rtimer route publishes once a second from a timer
 // process when .Extra.Timer is set, to prove that processes other than SIP workers start
 // Go on first use.
-const publishCfg = `#!KAMAILIO
-debug=2
-log_stderror={{if .Extra.Daemon}}no{{else}}yes{{end}}
-children=2
-tcp_children=1
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-listen=tcp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-{{if .Extra.Timer}}loadmodule "rtimer.so"
-{{end}}loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+var publishCfg = harness.CfgHead{Children: 2, TCPChildren: 1, TCP: true,
+	Modules: "sl pv xlog textops siputils", More: "{{if .Extra.Timer}}loadmodule \"rtimer.so\"\n{{end}}"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_max_payload", 4096)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
@@ -87,23 +71,8 @@ route[QUERY] {
 
 // sippCfg is the cfg of the sipp test: every MESSAGE is published to kazoo_e2e with
 // routing key sipp.<R-URI user> and the Call-ID and CSeq as AMQP headers.
-const sippCfg = `#!KAMAILIO
-debug=2
-log_stderror={{if .Extra.Daemon}}no{{else}}yes{{end}}
-children=2
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-listen=tcp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+var sippCfg = harness.CfgHead{Children: 2, TCP: true,
+	Modules: "sl pv xlog textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 request_route {

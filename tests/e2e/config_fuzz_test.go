@@ -20,7 +20,7 @@ import (
 )
 
 // docParam is a parameter of docs/kazoo-module.md section 4, with its documented range
-// (tests/docs checks that the ranges are those of cshim/kz_params.c).
+// (tests/docs checks that the ranges are those of cshim/kz_params.def).
 type docParam struct {
 	name, typ string
 	min, max  int64

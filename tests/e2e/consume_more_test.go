@@ -389,23 +389,8 @@ func TestConsumeRuntimeSubscribe(t *testing.T) {
 // values match no route has nowhere to go; one consumer worker, because the "no route"
 // line is logged once per process. Connection events get a route of their own so that
 // they do not add "no route" lines.
-const cmBadCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.bad")
+var cmBadCfg = harness.CfgHead{Children: 2,
+	Modules: "sl pv xlog textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.bad")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "amqp_consumer_workers", 1)

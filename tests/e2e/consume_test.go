@@ -17,27 +17,8 @@ import (
 // event route it runs by publishing {"Route", "RK", "Pid", "E": $kzE} to exchange
 // kz_e2e_out (routing key "out"), so that a test sees which route ran with what. The same
 // cfg runs with the C module (without the lines marked Ours).
-const consumeCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "cfgutils.so"
-loadmodule "htable.so"
-loadmodule "kex.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("htable", "htable", "c=>size=4;")
+var consumeCfg = harness.CfgHead{Children: 2,
+	Modules: "tm sl pv xlog textops cfgutils htable kex"}.String() + `modparam("htable", "htable", "c=>size=4;")
 modparam("kazoo", "node_hostname", "{{.Extra.Node}}")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")

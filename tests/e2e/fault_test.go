@@ -19,24 +19,8 @@ import (
 
 // faultCfg publishes (user "pub", persistent, with the sequence number of X-Seq) or queries
 // (user "query") and reports the return code and the time the call took inside Kamailio.
-const faultCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-loadmodule "kex.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.fault")
+var faultCfg = harness.CfgHead{Children: 2,
+	Modules: "tm sl pv textops kex"}.String() + `modparam("kazoo", "node_hostname", "e2e.fault")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_consumer_workers", 1)
 modparam("kazoo", "amqp_publish_persistent", 1)

@@ -11,25 +11,8 @@ import (
 // jsonCfg evaluates the JSON surface on the MESSAGE body with the path in X-Path (base64)
 // and returns every result base64-encoded: {kz.json}, {kz.json.count}, kazoo_json and
 // {kz.encode} of X-Encode. The same cfg runs with the C module (tm is loaded for it).
-const jsonCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "avpops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "json.kazoo.test")
+var jsonCfg = harness.CfgHead{Children: 1,
+	Modules: "tm sl pv xlog textops avpops"}.String() + `modparam("kazoo", "node_hostname", "json.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 request_route {

@@ -11,22 +11,8 @@ import (
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
 
-const kemiCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "app_jsdt.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("app_jsdt", "load", "{{.Extra.Script}}")
+var kemiCfg = harness.CfgHead{Children: 1,
+	Modules: "sl pv app_jsdt"}.String() + `modparam("app_jsdt", "load", "{{.Extra.Script}}")
 modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")

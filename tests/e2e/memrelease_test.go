@@ -10,22 +10,8 @@ import (
 
 // One SIP worker publishes a burst (each publish leaves ~1.4 KB of amqp091-go garbage), then
 // goes quiet. max_while_loops: Kamailio stops a while loop after 100 iterations otherwise.
-const memBurstCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-max_while_loops=5000
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+var memBurstCfg = harness.CfgHead{Children: 1, Core: []string{"max_while_loops=5000"},
+	Modules: "sl pv"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "go_mem_release_ms", {{.Extra.Release}})

@@ -24,23 +24,8 @@ import (
 
 // bigCfg: one SIP worker (the one that gets the replies), one consumer worker; OPTIONS
 // answers at once, any other request is a kazoo_query; every consumed event is logged.
-const bigCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.big")
+var bigCfg = harness.CfgHead{Children: 1,
+	Modules: "sl pv xlog textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.big")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "amqp_consumer_workers", 1)

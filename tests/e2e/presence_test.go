@@ -39,29 +39,8 @@ import (
 // route that handles SUBSCRIBE and calls kazoo_pua_publish* on the body of a request with
 // an X-Fn header. The same cfg runs with the C module (which takes the bare $kzE argument
 // as an expression evaluated at run time).
-const presCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-disable_tcp=yes
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "xlog.so"
-loadmodule "textops.so"
-loadmodule "db_sqlite.so"
-loadmodule "presence.so"
-loadmodule "presence_xml.so"
-loadmodule "presence_dialoginfo.so"
-loadmodule "presence_mwi.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("presence", "db_url", "{{.DB}}")
+var presCfg = harness.CfgHead{Children: 2,
+	Modules: "tm sl pv xlog textops db_sqlite presence presence_xml presence_dialoginfo presence_mwi"}.String() + `modparam("presence", "db_url", "{{.DB}}")
 modparam("presence", "subs_db_mode", 3)
 modparam("presence", "publ_cache", 0)
 modparam("presence", "clean_period", 0)

@@ -14,23 +14,8 @@ import (
 // X-Routing-Key and the per-call timeout of X-Timeout-Ms ($avp(kz_timeout)); with X-Bad the
 // exchange parameter fails to evaluate (X-Bad twice does not fit the pv buffer). The reply
 // tells X-Rc and whether $kzR is null.
-const queryLimitsCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-pv_buffer_size=1024
-children=2
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-listen=tcp:127.0.0.1:{{.SipPort}}
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "textops.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("kazoo", "node_hostname", "e2e.kazoo.test")
+var queryLimitsCfg = harness.CfgHead{Children: 2, TCP: true, Core: []string{"pv_buffer_size=1024"},
+	Modules: "sl pv textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "amqp_query_timeout_avp", "$avp(kz_timeout)")

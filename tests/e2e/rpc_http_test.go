@@ -15,28 +15,8 @@ import (
 
 // httpCfg serves Kamailio's RPC as JSON-RPC (jsonrpcs over xhttp) on /RPC and its
 // statistics for Prometheus (xhttp_prom) on /metrics; a SIP MESSAGE publishes.
-const httpCfg = `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=1
-tcp_children=1
-disable_sctp=yes
-auto_aliases=no
-listen=udp:127.0.0.1:{{.SipPort}}
-listen=tcp:127.0.0.1:{{.Extra.HTTPPort}}
-http_reply_parse=yes
-tcp_accept_no_cl=yes
-mpath="{{.MPath}}"
-loadmodule "ctl.so"
-loadmodule "sl.so"
-loadmodule "pv.so"
-loadmodule "kex.so"
-loadmodule "xhttp.so"
-loadmodule "jsonrpcs.so"
-loadmodule "xhttp_prom.so"
-loadmodule "{{.Module}}"
-modparam("ctl", "binrpc", "unix:{{.CtlSocket}}")
-modparam("jsonrpcs", "transport", 1)
+var httpCfg = harness.CfgHead{Children: 1, TCPChildren: 1, Listen: []string{"tcp:127.0.0.1:{{.Extra.HTTPPort}}"}, Core: []string{"http_reply_parse=yes", "tcp_accept_no_cl=yes"},
+	Modules: "sl pv kex xhttp jsonrpcs xhttp_prom"}.String() + `modparam("jsonrpcs", "transport", 1)
 modparam("xhttp_prom", "xhttp_prom_stats", "all")
 modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)

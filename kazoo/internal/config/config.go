@@ -1,6 +1,8 @@
 // Package config reads the module configuration that the C shim hands to Go at start
-// (modparams, as "key\0value\0" records; keys in cshim/kazoo_abi.h).
+// (modparams, as "key\0value\0" records; keys and defaults in cshim/kz_params.def).
 package config
+
+//go:generate go run ./gen
 
 import (
 	"bytes"
@@ -60,29 +62,18 @@ func (c *Config) UsesTLS() bool {
 // Node is the Kazoo "Node" value for this Kamailio.
 func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
 
-// Parse decodes the records. The shim and this side are built together, so an unknown key
-// is a mismatch between them (cshim/kazoo_abi.h names the keys): an error, never a setting
-// silently dropped. Values that do not parse are errors too. The defaults are those of
-// cshim/kz_params.c, for a key the shim does not send.
+// notSetHeartbeat is the heartbeat when amqp_heartbeats is not set (-1): the C module's
+// default 0 ("off") let half-open TCP connections hang consumers forever.
+const notSetHeartbeat = 10 * time.Second
+
+// Parse decodes the records. The shim and this side are built together from one table
+// (cshim/kz_params.def, generated into params_gen.go), and the shim sends every key, with
+// the modparam's default when it is not set: an unknown key, a missing one or one that comes
+// twice is a mismatch between them, an error, never a setting silently dropped or a default
+// of our own. Values that do not parse are errors too.
 func Parse(blob []byte) (*Config, error) {
-	c := &Config{
-		AppName:          "kamailio",
-		Heartbeat:        10 * time.Second,
-		ConnectTimeout:   2 * time.Second,
-		PublishTimeout:   2 * time.Second,
-		MaxPayload:       1 << 20,
-		GoMaxProcs:       1,
-		GoGCPercent:      25,
-		GoMemRelease:     time.Second,
-		LogLevel:         2,
-		PrimaryZone:      "local",
-		EventKey:         "Event-Category",
-		EventSubkey:      "Event-Name",
-		EventRoutes:      map[string]int{},
-		ConsumerWorkers:  8,
-		ConsumerPrefetch: 64,
-		TLS:              TLS{VerifyPeer: true, VerifyHostname: true},
-	}
+	c := &Config{EventRoutes: map[string]int{}}
+	seen := map[string]bool{}
 	for len(blob) > 0 {
 		k, rest, ok := bytes.Cut(blob, []byte{0})
 		if !ok {
@@ -93,8 +84,24 @@ func Parse(blob []byte) (*Config, error) {
 			return nil, fmt.Errorf("configuration value of %q not terminated", k)
 		}
 		blob = rest2
-		if err := c.set(string(k), string(v)); err != nil {
+		key := string(k)
+		repeats, known := keys[key]
+		switch {
+		case !known:
+			return nil, fmt.Errorf("unknown configuration key %q from the C shim (kazoo.so built from"+
+				" mismatched sources)", key)
+		case seen[key] && !repeats:
+			return nil, fmt.Errorf("configuration key %q twice from the C shim", key)
+		}
+		seen[key] = true
+		if err := c.set(key, string(v)); err != nil {
 			return nil, err
+		}
+	}
+	for key, repeats := range keys {
+		if !repeats && !seen[key] {
+			return nil, fmt.Errorf("configuration key %q not sent by the C shim (kazoo.so built from"+
+				" mismatched sources)", key)
 		}
 	}
 	for i := range c.Brokers { // a zone named like the primary zone is the primary zone
@@ -123,7 +130,9 @@ func (c *Config) set(key, value string) error {
 			c.Brokers = append(c.Brokers, b)
 		}
 	case "amqp_heartbeats":
-		c.Heartbeat, err = seconds(value)
+		if c.Heartbeat, err = seconds(value); c.Heartbeat < 0 {
+			c.Heartbeat = notSetHeartbeat
+		}
 	case "connect_timeout_ms":
 		c.ConnectTimeout, err = millis(value)
 	case "publish_timeout_ms":
@@ -155,8 +164,8 @@ func (c *Config) set(key, value string) error {
 		if err == nil {
 			c.EventRoutes[name] = idx
 		}
-	case "event_callback":
-		c.EventCallback = value == "1"
+	case "event_callback": // the KEMI function's name; C calls it
+		c.EventCallback = value != ""
 	case "amqp_consumer_workers":
 		c.ConsumerWorkers, err = strconv.Atoi(value)
 	case "amqp_consumer_prefetch":
@@ -182,9 +191,8 @@ func (c *Config) set(key, value string) error {
 		if fd, err = strconv.Atoi(value); err == nil {
 			c.ControlFDs = append(c.ControlFDs, fd)
 		}
-	default:
-		return fmt.Errorf("unknown configuration key %q from the C shim (kazoo.so built from"+
-			" mismatched sources)", key)
+	default: // in keys (params_gen.go), not here: TestEveryKeyHasAField says so
+		return fmt.Errorf("configuration key %q has no field", key)
 	}
 	if err != nil {
 		return fmt.Errorf("modparam %s: %v", key, err)

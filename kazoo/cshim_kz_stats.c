@@ -1,2 +1,0 @@
-/* compiles cshim/kz_stats.c into kazoo.so (cgo only compiles C files of the Go package directory) */
-#include "../cshim/kz_stats.c"
