@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kazoo-so/kazoo-go/internal/paramsdef"
+	"github.com/kazoo-so/kazoo-go/kazoo/paramsdef"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kazoo-so/kazoo-go/internal/paramsdef"
+	"github.com/kazoo-so/kazoo-go/kazoo/paramsdef"
 )
 
 func blob(kv ...string) []byte {

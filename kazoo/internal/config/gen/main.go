@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kazoo-so/kazoo-go/internal/paramsdef"
+	"github.com/kazoo-so/kazoo-go/kazoo/paramsdef"
 )
 
 func main() {
