@@ -1,6 +1,6 @@
 // Package docs checks that docs/kazoo-module.md documents everything the module registers
 // with Kamailio: the names are read from the C shim's registration tables (cshim/*.c, and
-// cshim/kz_params.def for the parameters, through internal/paramsdef), so a parameter, function, pseudo-variable, KEMI export, RPC command, statistic or
+// cshim/kz_params.def for the parameters, through kazoo/paramsdef), so a parameter, function, pseudo-variable, KEMI export, RPC command, statistic or
 // transformation added to the code without documentation fails `go test ./tests/docs/`.
 // Plain Go: no Kamailio, broker or build needed.
 package docs
