@@ -9,17 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
-
-// maxShortString is AMQP's limit for exchange names and routing keys (and the C module's).
-const maxShortString = 255
 
 // Module is one process's state.
 type Module struct {
@@ -243,7 +238,7 @@ func (m *Module) complete(body []byte) error {
 
 // checkRequest checks what publishes and queries share, before any work is done: AMQP's
 // name limits, amqp_max_payload, and the header syntax (which it parses).
-func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (amqp.Table, error) {
+func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (broker.Headers, error) {
 	if err := checkName("exchange", exchange); err != nil {
 		return nil, err
 	}
@@ -253,7 +248,7 @@ func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (amqp.
 	if len(body) > m.Cfg.MaxPayload {
 		return nil, status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
 	}
-	return ParseHeaders(headers)
+	return broker.ParseHeaders(headers)
 }
 
 // defaultFields are the keys Kazoo expects in every message (kz_api's default headers),
@@ -268,29 +263,8 @@ func (m *Module) defaultFields(msgID string) []payload.Field {
 }
 
 func checkName(what string, b []byte) error {
-	if len(b) > maxShortString {
-		return status.Errorf(status.Argument, "%s is %d bytes long, the limit is %d", what, len(b), maxShortString)
+	if len(b) > broker.MaxShortString {
+		return status.Errorf(status.Argument, "%s is %d bytes long, the limit is %d", what, len(b), broker.MaxShortString)
 	}
 	return nil
-}
-
-// ParseHeaders reads the C module's header syntax "k1=v1;k2=v2" into AMQP headers (string
-// values). As in the C module, a pair without '=' or with an empty value is skipped.
-func ParseHeaders(s []byte) (amqp.Table, error) {
-	if len(bytes.TrimSpace(s)) == 0 {
-		return nil, nil
-	}
-	t := amqp.Table{}
-	for _, pair := range bytes.Split(s, []byte{';'}) {
-		k, v, ok := bytes.Cut(pair, []byte{'='})
-		k = bytes.TrimSpace(k)
-		if !ok || len(k) == 0 || len(v) == 0 {
-			continue
-		}
-		if len(k) > maxShortString {
-			return nil, status.Errorf(status.Argument, "AMQP header name of %d bytes is too long", len(k))
-		}
-		t[string(k)] = string(v)
-	}
-	return t, nil
 }
