@@ -29,27 +29,15 @@ type Module struct {
 	status        *statusArea // this process's slot of the RPC status table
 	keys          statusKeys  // $xavp(amqpc) names
 
-	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
+	// mu: Kamailio processes call from one thread, but the goroutine that learns a call's
+	// outcome completes it (callState.deliver) with the scratch buffers below
+	mu   sync.Mutex
 	norm payload.Normalizer
-	// the query StartQuery began and FinishQuery collects (a process runs one at a time)
-	pending    broker.Pending
-	pendingPub broker.PublishPending // the publish StartPublish sent, FinishPublish collects
-	pendingMsg broker.Message
-	// pendingSpoolable: the pending publish goes to the spool if the broker is lost
-	pendingSpoolable bool
-	notifyFD         int
-	notify           func()
-	// the pending query's outcome goes to queryOut as soon as it is known (queryNotify);
-	// outcomeKnown/outcomeErr keep it for a FinishQuery that comes after. The same for
-	// the pending publish (pubOut, pubKnown, pubErr).
-	queryOut      Outcome
-	queryNotifyFD int
-	queryNotify   func()
-	outcomeKnown  bool
-	outcomeErr    error
-	pubOut        Outcome
-	pubKnown      bool
-	pubErr        error
+	// the query StartQuery began and FinishQuery collects, and the same for the publish
+	// (a process runs one of each at a time); qcall and pcall are their broker sides
+	syncQuery, syncPublish callState
+	qcall                  queryCall
+	pcall                  publishCall
 	// scratch buffers reused by every publish of this process
 	strict, body, msgID, reply []byte
 	fields                     []payload.Field
@@ -65,6 +53,8 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 		Node:           cfg.Node(),
 	}
 	m := &Module{Cfg: cfg, Log: log, status: &statusArea{}}
+	m.syncQuery, m.qcall = newCallState(&m.mu, "query", log), queryCall{m: m}
+	m.syncPublish, m.pcall = newCallState(&m.mu, "publish", log), publishCall{m: m}
 	opt.OnChange = m.connChanged
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory
@@ -97,7 +87,7 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 	defer timer.Stop()
 	timedOut := false
 	select {
-	case <-m.pendingPub.Confirmed():
+	case <-m.pcall.p.Confirmed():
 	case <-timer.C:
 		timedOut = true
 	}
@@ -119,17 +109,13 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pendingPub.Sent() { // a publish its caller never finished: forget it
-		m.pendingPub.Done()
-		m.pendingPub = broker.PublishPending{}
-	}
-	m.pubKnown, m.pubErr, m.pubOut = false, nil, nil
+	m.syncPublish.begin()
 	if err := m.complete(body); err != nil {
 		return false, err
 	}
 	var notify func()
 	if notifyFD >= 0 {
-		notify = m.notifier(notifyFD)
+		notify = m.syncPublish.notifier(notifyFD)
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
 	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
@@ -154,7 +140,8 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 		}
 		return false, m.spoolIfNoBroker(msg, err)
 	}
-	m.pendingPub, m.pendingMsg, m.pendingSpoolable, m.pubOut = p, msg, spoolable, out
+	m.pcall.p, m.pcall.msg, m.pcall.spoolable = p, msg, spoolable
+	m.syncPublish.started(&m.pcall, out)
 	return true, nil
 }
 
@@ -163,17 +150,19 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.pendingPub.Sent() && m.pubKnown {
-		return true, m.pubErr // it went to StartPublish's out
-	}
-	return m.finishPublishLocked(timedOut)
+	return m.syncPublish.finish(timedOut)
 }
 
-func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
-	p := &m.pendingPub
-	if !p.Sent() {
-		return true, status.Errorf(status.Internal, "no publish in progress in this process")
-	}
+// publishCall is the broker side of the publish StartPublish sent.
+type publishCall struct {
+	m         *Module
+	p         broker.PublishPending
+	msg       broker.Message
+	spoolable bool // msg goes to the spool if the broker is lost
+}
+
+func (c *publishCall) finish(timedOut bool) (done bool, err error) {
+	p := &c.p
 	done, err = p.Result()
 	if !done {
 		if !timedOut {
@@ -183,13 +172,18 @@ func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
 	}
 	p.Done()
 	*p = broker.PublishPending{}
-	m.pubOut = nil
-	if err != nil && m.pendingSpoolable {
-		err = m.spoolIfNoBroker(m.pendingMsg, err)
+	if err != nil && c.spoolable {
+		err = c.m.spoolIfNoBroker(c.msg, err)
 	}
-	m.pubKnown, m.pubErr = true, err
 	return true, err
 }
+
+func (c *publishCall) abandon() {
+	c.p.Done()
+	c.p = broker.PublishPending{}
+}
+
+func (c *publishCall) reply() []byte { return nil }
 
 // spoolIfNoBroker spools msg when err says no broker takes publishes and a spool is set.
 func (m *Module) spoolIfNoBroker(msg broker.Message, err error) error {
