@@ -1,6 +1,8 @@
 // Package broker owns the AMQP side of one Kamailio process: one connection per broker,
-// a publishing channel with publisher confirms, reconnects, and the hand-off that lets a
-// SIP worker wait for a confirm with a bound on its time.
+// a publishing channel with publisher confirms, reconnects, the hand-off that lets a
+// SIP worker wait for a confirm with a bound on its time, and for consumer workers the
+// declarations, consumers, acknowledgements and returned messages of subscriptions. It is
+// the only package that talks to a broker through amqp091-go (config uses its URI parser).
 //
 // Only goroutines of this package touch amqp091-go objects. A caller (the SIP worker's own
 // thread, inside a cgo call) hands a request to the connection's publisher goroutine and
