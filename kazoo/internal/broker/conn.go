@@ -1,6 +1,8 @@
 // Package broker owns the AMQP side of one Kamailio process: one connection per broker,
-// a publishing channel with publisher confirms, reconnects, and the hand-off that lets a
-// SIP worker wait for a confirm with a bound on its time.
+// a publishing channel with publisher confirms, reconnects, the hand-off that lets a
+// SIP worker wait for a confirm with a bound on its time, and for consumer workers the
+// declarations, consumers, acknowledgements and returned messages of subscriptions. It is
+// the only package that talks to a broker through amqp091-go (config uses its URI parser).
 //
 // Only goroutines of this package touch amqp091-go objects. A caller (the SIP worker's own
 // thread, inside a cgo call) hands a request to the connection's publisher goroutine and
@@ -12,7 +14,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -46,23 +47,26 @@ type Options struct {
 	WriteTimeout   time.Duration // bound on every socket write (the publish timeout)
 	ConnectionName string        // shown by rabbitmqctl list_connections
 	Node           string        // kamailio@<node_hostname>, for reply queue names
-	MinBackoff     time.Duration
+	MinBackoff     time.Duration // reconnect policy (see reconnectRetry) where set
 	MaxBackoff     time.Duration
 	// OnChange, when set, is called from the connection's own goroutine after it opened
-	// (open=true, conn usable for channels) and after it was lost or a connect attempt
-	// failed (open=false, reason says why). It must not block: consumers start their own
-	// goroutines from it.
-	OnChange   func(c *Conn, open bool, conn *amqp.Connection, reason string)
+	// (open=true, s is the new session, for consumers) and after it was lost or a connect
+	// attempt failed (open=false, s nil, reason says why). It must not block: consumers
+	// start their own goroutines from it.
+	OnChange   func(c *Conn, open bool, s *Session, reason string)
 	TLS        *tls.Config // amqps:// connections
 	Persistent bool        // publish with delivery mode 2
 	Mandatory  bool        // publish with the mandatory flag (amqp_publish_mandatory)
 	// OnReturn, when set, gets the messages other than queries that the broker returned
 	// as unroutable (mandatory publishes), on the channel's goroutine.
-	OnReturn func(c *Conn, r amqp.Return)
+	OnReturn func(c *Conn, r Returned)
 	// MaxBody (amqp_max_payload) is the largest message body a connection takes in: a
 	// larger one arrives with an empty body, its bytes dropped unread (see frameLimitConn);
 	// TakeOversized tells it from an empty message. 0: no limit.
 	MaxBody uint64
+	// ConsumeRetry is how a consumer retries a subscription channel that failed (see
+	// consumeRetry, the default).
+	ConsumeRetry Retry
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -70,6 +74,9 @@ type Conn struct {
 	Broker config.Broker
 	opt    Options
 	log    *klog.Logger
+	// reconnect: the waits between connect attempts (Options.MinBackoff/MaxBackoff over
+	// reconnectRetry)
+	reconnect Retry
 
 	errors    atomic.Int64           // failed connects and losses since start
 	blocked   atomic.Pointer[string] // the broker's reason while it blocks the connection
@@ -80,6 +87,7 @@ type Conn struct {
 
 	mu        sync.Mutex
 	conn      *amqp.Connection // nil unless Open
+	session   *Session         // conn's, for consumers; nil unless Open
 	oversized *oversizedLog    // what conn's frame limiter dropped
 
 	pubMu sync.Mutex  // serialises publishes; guards pub and qpub
@@ -104,18 +112,18 @@ type pubChannel struct {
 
 // NewConn starts the goroutines of one broker connection; it returns at once.
 func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRouter) *Conn {
-	if opt.MinBackoff <= 0 {
-		opt.MinBackoff = 100 * time.Millisecond
-	}
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second
 	}
-	if opt.MaxBackoff <= 0 {
-		// a broker that comes back is used again within ~0.6 s; a dead local one costs one
-		// refused connect per process every half second
-		opt.MaxBackoff = 500 * time.Millisecond
+	reconnect := reconnectRetry
+	if opt.MinBackoff > 0 {
+		reconnect.Initial = opt.MinBackoff
 	}
-	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
+	if opt.MaxBackoff > 0 {
+		reconnect.Max = opt.MaxBackoff
+	}
+	opt.ConsumeRetry = opt.ConsumeRetry.orDefault(consumeRetry)
+	c := &Conn{Broker: b, opt: opt, log: log, reconnect: reconnect, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,
 		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
 	c.setState(Connecting)
@@ -154,9 +162,20 @@ func (c *Conn) current() *amqp.Connection {
 	return c.conn
 }
 
-func (c *Conn) setCurrent(conn *amqp.Connection, oversized *oversizedLog) {
+// Session is the open connection's session (what consumers run on), or nil.
+func (c *Conn) Session() *Session {
 	c.mu.Lock()
-	c.conn, c.oversized = conn, oversized
+	defer c.mu.Unlock()
+	return c.session
+}
+
+func (c *Conn) setCurrent(s *Session, oversized *oversizedLog) {
+	c.mu.Lock()
+	c.session, c.oversized = s, oversized
+	c.conn = nil
+	if s != nil {
+		c.conn = s.conn
+	}
 	c.mu.Unlock()
 }
 
@@ -174,9 +193,8 @@ func (c *Conn) TakeOversized(consumerTag string, deliveryTag uint64) (*Oversized
 func (c *Conn) endFirstAttempt() { c.firstOnce.Do(func() { close(c.firstDone) }) }
 
 // maintain keeps a connection and a publishing channel open, reconnecting with jittered
-// exponential backoff.
+// exponential backoff (c.reconnect).
 func (c *Conn) maintain() {
-	backoff := c.opt.MinBackoff
 	failures := 0
 	for {
 		conn, oversized, err := c.dial()
@@ -190,10 +208,9 @@ func (c *Conn) maintain() {
 				c.log.Errorf("cannot connect to AMQP broker %s (attempt %d, retrying): %v", c.Broker.Masked(), failures, err)
 			}
 			c.changed(false, nil, err.Error())
-			if !c.sleep(jitter(backoff)) {
+			if !c.sleep(c.reconnect.Delay(failures - 1)) {
 				return
 			}
-			backoff = min(backoff*2, c.opt.MaxBackoff)
 			continue
 		}
 		if failures > 0 {
@@ -201,16 +218,17 @@ func (c *Conn) maintain() {
 		} else {
 			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
 		}
-		failures, backoff = 0, c.opt.MinBackoff
+		failures = 0
 		if err := c.setupReplies(conn, oversized); err != nil {
 			c.log.Errorf("broker %s: kazoo_query unavailable: %v", c.Broker.Masked(), err)
 		} else {
 			c.repliesReady.Store(true)
 		}
-		c.setCurrent(conn, oversized)
+		session := &Session{c: c, conn: conn}
+		c.setCurrent(session, oversized)
 		c.setState(Open)
 		c.endFirstAttempt()
-		c.changed(true, conn, "")
+		c.changed(true, session, "")
 		reason := c.Broker.Redact(c.serve(conn))
 		c.repliesReady.Store(false)
 		c.setCurrent(nil, nil)
@@ -227,15 +245,15 @@ func (c *Conn) maintain() {
 		c.errors.Add(1)
 		c.changed(false, nil, reason)
 		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
-		if !c.sleep(jitter(c.opt.MinBackoff)) {
+		if !c.sleep(c.reconnect.Delay(0)) {
 			return
 		}
 	}
 }
 
-func (c *Conn) changed(open bool, conn *amqp.Connection, reason string) {
+func (c *Conn) changed(open bool, s *Session, reason string) {
 	if c.opt.OnChange != nil {
-		c.opt.OnChange(c, open, conn, reason)
+		c.opt.OnChange(c, open, s, reason)
 	}
 }
 
@@ -376,11 +394,6 @@ func (c *Conn) sleep(d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-// jitter spreads reconnects of many processes: d ± 25%.
-func jitter(d time.Duration) time.Duration {
-	return d - d/4 + time.Duration(rand.Int64N(int64(d)/2+1))
 }
 
 // DefaultConnectionName names this process's connections in the broker's UI.

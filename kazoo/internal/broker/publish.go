@@ -15,7 +15,7 @@ import (
 type Message struct {
 	Exchange   string
 	RoutingKey string
-	Headers    amqp.Table
+	Headers    Headers
 	Body       []byte
 }
 

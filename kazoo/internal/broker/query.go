@@ -220,7 +220,8 @@ func (c *Conn) watchReturns(returns <-chan amqp.Return) {
 			continue
 		}
 		if c.opt.OnReturn != nil {
-			c.opt.OnReturn(c, r)
+			c.opt.OnReturn(c, Returned{Exchange: r.Exchange, RoutingKey: r.RoutingKey, Code: int(r.ReplyCode),
+				Reason: r.ReplyText, Body: r.Body})
 			continue
 		}
 		c.log.Debugf("broker returned an unroutable message to exchange %q, routing key %q", r.Exchange, r.RoutingKey)

@@ -8,8 +8,8 @@ import (
 
 // connChanged reacts to a broker connection of this process opening or closing: the
 // consumers follow it, and worker 1 runs the connection events.
-func (w *Worker) connChanged(bc *broker.Conn, open bool, conn *amqpConnection, reason string) {
-	w.subs.connChanged(bc, open, conn)
+func (w *Worker) connChanged(bc *broker.Conn, open bool, s *broker.Session, reason string) {
+	w.subs.connChanged(bc, open, s)
 	if w.index == 1 {
 		w.connMu.Lock()
 		w.connectionEvents(bc, open, reason)

@@ -4,15 +4,10 @@ import (
 	"hash/fnv"
 	"strconv"
 	"sync"
-	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
-
-type amqpConnection = amqp.Connection
 
 // subscriptions is what one consumer worker consumes: every subscription made in this
 // Kamailio instance, and for each open broker connection of this process the consumers of
@@ -35,23 +30,8 @@ type subscriptions struct {
 }
 
 type connConsumers struct {
-	conn    *amqp.Connection
-	running map[string]*consumer // by subscription ID
-}
-
-type consumer struct {
-	stop chan struct{}
-	mu   sync.Mutex
-	ch   *amqp.Channel
-}
-
-func (c *consumer) cancel() {
-	close(c.stop)
-	c.mu.Lock()
-	if c.ch != nil {
-		_ = c.ch.Close()
-	}
-	c.mu.Unlock()
+	session *broker.Session
+	running map[string]*broker.Consumer // by subscription ID
 }
 
 func newSubscriptions(w *Worker) *subscriptions {
@@ -117,7 +97,7 @@ func (s *subscriptions) start() {
 func (s *subscriptions) stopLocked(id string) {
 	for _, cc := range s.conns {
 		if c := cc.running[id]; c != nil {
-			c.cancel()
+			c.Cancel()
 			delete(cc.running, id)
 		}
 	}
@@ -134,9 +114,9 @@ func (s *subscriptions) startLocked() {
 			if cc.running[id] != nil || !s.assigned(sub, bc) {
 				continue
 			}
-			c := &consumer{stop: make(chan struct{})}
-			cc.running[id] = c
-			go s.run(c, bc, cc.conn, sub)
+			spec := broker.ConsumeSpec{Sub: sub, Prefetch: s.w.m.Cfg.ConsumerPrefetch,
+				Tag: s.w.m.Cfg.Node() + "-" + strconv.Itoa(s.w.index) + "-" + id}
+			cc.running[id] = cc.session.Consume(spec, newDeliveryState(s.w, bc, sub).deliver)
 		}
 	}
 }
@@ -155,135 +135,20 @@ func (s *subscriptions) assigned(sub subscription.Subscription, bc *broker.Conn)
 
 // connChanged starts the consumers on a connection that opened and forgets those of one
 // that closed (their channels died with it; the broker requeues what they had not acked).
-func (s *subscriptions) connChanged(bc *broker.Conn, open bool, conn *amqp.Connection) {
+func (s *subscriptions) connChanged(bc *broker.Conn, open bool, session *broker.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cc := s.conns[bc]; cc != nil {
-		if open && cc.conn == conn {
+		if open && cc.session == session {
 			return // reported twice (attach raced with the open)
 		}
 		for _, c := range cc.running {
-			c.cancel()
+			c.Cancel()
 		}
 		delete(s.conns, bc)
 	}
 	if open {
-		s.conns[bc] = &connConsumers{conn: conn, running: map[string]*consumer{}}
+		s.conns[bc] = &connConsumers{session: session, running: map[string]*broker.Consumer{}}
 		s.startLocked()
 	}
-}
-
-// run keeps one subscription consumed on one connection until cancelled or the connection
-// dies; a channel error (a declaration the broker refuses, 406 PRECONDITION_FAILED for
-// flags that differ from an existing queue, ...) is logged and retried with backoff, so
-// one bad subscription neither stops the others nor floods the log.
-func (s *subscriptions) run(c *consumer, bc *broker.Conn, conn *amqp.Connection, sub subscription.Subscription) {
-	backoff, failures := time.Second, 0
-	st := newDeliveryState(s.w, bc, sub)
-	for {
-		err := s.consumeOnce(c, conn, sub, st)
-		select {
-		case <-c.stop:
-			return
-		default:
-		}
-		if conn.IsClosed() {
-			return
-		}
-		failures++
-		if failures == 1 || failures%10 == 0 {
-			s.w.m.Log.Errorf("subscription %s on broker %s: %v; retrying in %v", sub.ID(), bc.Broker.Masked(), err, backoff)
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-c.stop:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 30*time.Second)
-	}
-}
-
-func (s *subscriptions) consumeOnce(c *consumer, conn *amqp.Connection, sub subscription.Subscription, st *deliveryState) error {
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	select {
-	case <-c.stop:
-		c.mu.Unlock()
-		_ = ch.Close()
-		return nil
-	default:
-	}
-	c.ch = ch
-	c.mu.Unlock()
-	defer ch.Close()
-	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
-	queue, err := declare(ch, sub)
-	if err != nil {
-		return err
-	}
-	if err := ch.Qos(s.w.m.Cfg.ConsumerPrefetch, 0, false); err != nil {
-		return err
-	}
-	tag := s.w.m.Cfg.Node() + "-" + strconv.Itoa(s.w.index) + "-" + sub.ID()
-	deliveries, err := ch.Consume(queue, tag, false, false, false, false, nil)
-	if err != nil {
-		return err
-	}
-	for d := range deliveries {
-		st.deliver(ch, d)
-	}
-	if e := <-closed; e != nil {
-		return e
-	}
-	return errChannelClosed
-}
-
-// declare declares what the C module declares for a binding, with the same names, flags
-// and (empty) arguments, so that objects it created are accepted as they are: the exchange,
-// the exchanges bound to it, the queue and its bindings. Returns the queue's name (the
-// broker's for an unnamed queue).
-func declare(ch *amqp.Channel, sub subscription.Subscription) (string, error) {
-	x := sub.Exchange
-	if err := exchangeDeclare(ch, x); err != nil {
-		return "", err
-	}
-	for _, eb := range sub.ExchangeBindings {
-		if err := exchangeDeclare(ch, eb.Source); err != nil {
-			return "", err
-		}
-		for _, rk := range eb.RoutingKeys {
-			if err := ch.ExchangeBind(x.Name, rk, eb.Source.Name, false, nil); err != nil {
-				return "", err
-			}
-		}
-	}
-	q := sub.Queue
-	var declared amqp.Queue
-	var err error
-	if q.Passive {
-		declared, err = ch.QueueDeclarePassive(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
-	} else {
-		declared, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
-	}
-	if err != nil {
-		return "", err
-	}
-	for _, rk := range sub.RoutingKeys {
-		if err := ch.QueueBind(declared.Name, rk, x.Name, false, nil); err != nil {
-			return "", err
-		}
-	}
-	return declared.Name, nil
-}
-
-func exchangeDeclare(ch *amqp.Channel, x subscription.Exchange) error {
-	if x.Passive {
-		return ch.ExchangeDeclarePassive(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
-	}
-	return ch.ExchangeDeclare(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
 }

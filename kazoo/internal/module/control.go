@@ -65,38 +65,7 @@ func (m *Module) declareExchanges(sub subscription.Subscription) error {
 	if err != nil {
 		return nil
 	}
-	conn := c.Current()
-	if conn == nil {
-		return nil
-	}
-	ch, err := conn.Channel()
-	if err != nil {
-		return nil
-	}
-	defer ch.Close()
-	done := make(chan error, 1)
-	go func() {
-		err := exchangeDeclare(ch, sub.Exchange)
-		for _, eb := range sub.ExchangeBindings {
-			if err == nil {
-				err = exchangeDeclare(ch, eb.Source)
-			}
-			for _, rk := range eb.RoutingKeys {
-				if err == nil {
-					err = ch.ExchangeBind(sub.Exchange.Name, rk, eb.Source.Name, false, nil)
-				}
-			}
-		}
-		done <- err
-	}()
-	t := time.NewTimer(m.Cfg.PublishTimeout)
-	defer t.Stop()
-	select {
-	case err = <-done:
-	case <-t.C:
-		return nil // slow broker: the workers will try
-	}
-	if err != nil {
+	if err := c.DeclareExchanges(sub, m.Cfg.PublishTimeout); err != nil {
 		return status.Errorf(status.Rejected, "kazoo_subscribe %s: broker %s refused exchange %q: %v", sub.ID(), c.Broker.Masked(), sub.Exchange.Name, err)
 	}
 	return nil

@@ -1,35 +1,29 @@
 package module
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
 
-var errChannelClosed = errors.New("channel closed")
-
 // delivery is a consumed message until it is acknowledged.
 type delivery struct {
-	ch         *amqp.Channel
-	tag        uint64
+	receipt    broker.Receipt
 	afterRoute bool // acknowledge when the route has run (else when the C thread takes it)
 	w          *Worker
 	// for the log line of a message refused in C (Worker.Refuse)
 	exchange, subscription string
 }
 
-func (d *delivery) dead() bool { return d.ch.IsClosed() }
+func (d *delivery) dead() bool { return d.receipt.ChannelClosed() }
 
 func (d *delivery) ack() {
-	if err := d.ch.Ack(d.tag, false); err != nil {
+	if err := d.receipt.Ack(); err != nil {
 		// the channel died: the broker redelivers the message
 		d.w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
 		return
@@ -72,8 +66,8 @@ func newDeliveryState(w *Worker, bc *broker.Conn, sub subscription.Subscription)
 // reply goes back through this broker, an empty one removed - picks the event route and
 // queues the event. What cannot be handled is rejected without requeue (dead-lettered when
 // the queue has a dead-letter exchange) or, without a route, acknowledged, with one log line.
-func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
-	st.prepare(ch, d)
+func (st *deliveryState) deliver(d *broker.Delivery) {
+	st.prepare(d)
 	if len(d.Body) > scratchKept {
 		// the scratch buffers grew to the size of this message: let them go rather than
 		// hold up to amqp_max_payload several times for good
@@ -84,17 +78,14 @@ func (st *deliveryState) deliver(ch *amqp.Channel, d amqp.Delivery) {
 // scratchKept is the largest message whose scratch buffers are kept for the next one.
 const scratchKept = 64 << 10
 
-func (st *deliveryState) prepare(ch *amqp.Channel, d amqp.Delivery) {
+func (st *deliveryState) prepare(d *broker.Delivery) {
 	m := st.w.m
 	if d.Redelivered {
 		m.count(counterRedelivered)
 	}
-	if len(d.Body) == 0 {
-		// an empty body may be one the connection dropped unread for its size
-		if o, ok := st.bc.TakeOversized(d.ConsumerTag, d.DeliveryTag); ok {
-			st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d), dropped unread", o.Size, o.Limit))
-			return
-		}
+	if o := d.Oversized; o != nil {
+		st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d), dropped unread", o.Size, o.Limit))
+		return
 	}
 	if len(d.Body) > m.Cfg.MaxPayload {
 		st.reject(d, fmt.Sprintf(": %d bytes, larger than amqp_max_payload (%d)", len(d.Body), m.Cfg.MaxPayload))
@@ -123,23 +114,23 @@ func (st *deliveryState) prepare(ch *amqp.Channel, d amqp.Delivery) {
 	}
 	route, ok := st.route(body)
 	if !ok {
-		if d.Ack(false) == nil {
+		if d.Ack() == nil {
 			m.count(counterAcked)
 		}
 		return
 	}
 	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},
-		&delivery{ch: ch, tag: d.DeliveryTag, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w,
+		&delivery{receipt: d.Receipt, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w,
 			exchange: d.Exchange, subscription: st.id})
 }
 
 // reject refuses a delivery without requeue (dead-lettered when the queue has a
 // dead-letter exchange) and says why in one line. Only on this path are the strings built.
-func (st *deliveryState) reject(d amqp.Delivery, why string) {
+func (st *deliveryState) reject(d *broker.Delivery, why string) {
 	st.w.m.Log.LimitedErrorf("rejected events", "event from exchange '%s' with routing key '%s' (subscription %s)%s: rejected: %.200s",
 		d.Exchange, d.RoutingKey, st.sub.ID(), why, d.Body)
 	st.w.m.count(counterRejected)
-	_ = d.Reject(false)
+	_ = d.Reject()
 }
 
 // route picks the event route of a prepared payload (or the KEMI callback).

@@ -9,17 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
-
-// maxShortString is AMQP's limit for exchange names and routing keys (and the C module's).
-const maxShortString = 255
 
 // Module is one process's state.
 type Module struct {
@@ -34,27 +29,15 @@ type Module struct {
 	status        *statusArea // this process's slot of the RPC status table
 	keys          statusKeys  // $xavp(amqpc) names
 
-	mu   sync.Mutex // Kamailio processes call from one thread; this only guards misuse
+	// mu: Kamailio processes call from one thread, but the goroutine that learns a call's
+	// outcome completes it (callState.deliver) with the scratch buffers below
+	mu   sync.Mutex
 	norm payload.Normalizer
-	// the query StartQuery began and FinishQuery collects (a process runs one at a time)
-	pending    broker.Pending
-	pendingPub broker.PublishPending // the publish StartPublish sent, FinishPublish collects
-	pendingMsg broker.Message
-	// pendingSpoolable: the pending publish goes to the spool if the broker is lost
-	pendingSpoolable bool
-	notifyFD         int
-	notify           func()
-	// the pending query's outcome goes to queryOut as soon as it is known (queryNotify);
-	// outcomeKnown/outcomeErr keep it for a FinishQuery that comes after. The same for
-	// the pending publish (pubOut, pubKnown, pubErr).
-	queryOut      Outcome
-	queryNotifyFD int
-	queryNotify   func()
-	outcomeKnown  bool
-	outcomeErr    error
-	pubOut        Outcome
-	pubKnown      bool
-	pubErr        error
+	// the query StartQuery began and FinishQuery collects, and the same for the publish
+	// (a process runs one of each at a time); qcall and pcall are their broker sides
+	syncQuery, syncPublish callState
+	qcall                  queryCall
+	pcall                  publishCall
 	// scratch buffers reused by every publish of this process
 	strict, body, msgID, reply []byte
 	fields                     []payload.Field
@@ -70,6 +53,8 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 		Node:           cfg.Node(),
 	}
 	m := &Module{Cfg: cfg, Log: log, status: &statusArea{}}
+	m.syncQuery, m.qcall = newCallState(&m.mu, "query", log), queryCall{m: m}
+	m.syncPublish, m.pcall = newCallState(&m.mu, "publish", log), publishCall{m: m}
 	opt.OnChange = m.connChanged
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory
@@ -102,7 +87,7 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 	defer timer.Stop()
 	timedOut := false
 	select {
-	case <-m.pendingPub.Confirmed():
+	case <-m.pcall.p.Confirmed():
 	case <-timer.C:
 		timedOut = true
 	}
@@ -124,17 +109,13 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pendingPub.Sent() { // a publish its caller never finished: forget it
-		m.pendingPub.Done()
-		m.pendingPub = broker.PublishPending{}
-	}
-	m.pubKnown, m.pubErr, m.pubOut = false, nil, nil
+	m.syncPublish.begin()
 	if err := m.complete(body); err != nil {
 		return false, err
 	}
 	var notify func()
 	if notifyFD >= 0 {
-		notify = m.notifier(notifyFD)
+		notify = m.syncPublish.notifier(notifyFD)
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
 	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
@@ -159,7 +140,8 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 		}
 		return false, m.spoolIfNoBroker(msg, err)
 	}
-	m.pendingPub, m.pendingMsg, m.pendingSpoolable, m.pubOut = p, msg, spoolable, out
+	m.pcall.p, m.pcall.msg, m.pcall.spoolable = p, msg, spoolable
+	m.syncPublish.started(&m.pcall, out)
 	return true, nil
 }
 
@@ -168,17 +150,19 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 func (m *Module) FinishPublish(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.pendingPub.Sent() && m.pubKnown {
-		return true, m.pubErr // it went to StartPublish's out
-	}
-	return m.finishPublishLocked(timedOut)
+	return m.syncPublish.finish(timedOut)
 }
 
-func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
-	p := &m.pendingPub
-	if !p.Sent() {
-		return true, status.Errorf(status.Internal, "no publish in progress in this process")
-	}
+// publishCall is the broker side of the publish StartPublish sent.
+type publishCall struct {
+	m         *Module
+	p         broker.PublishPending
+	msg       broker.Message
+	spoolable bool // msg goes to the spool if the broker is lost
+}
+
+func (c *publishCall) finish(timedOut bool) (done bool, err error) {
+	p := &c.p
 	done, err = p.Result()
 	if !done {
 		if !timedOut {
@@ -188,13 +172,18 @@ func (m *Module) finishPublishLocked(timedOut bool) (done bool, err error) {
 	}
 	p.Done()
 	*p = broker.PublishPending{}
-	m.pubOut = nil
-	if err != nil && m.pendingSpoolable {
-		err = m.spoolIfNoBroker(m.pendingMsg, err)
+	if err != nil && c.spoolable {
+		err = c.m.spoolIfNoBroker(c.msg, err)
 	}
-	m.pubKnown, m.pubErr = true, err
 	return true, err
 }
+
+func (c *publishCall) abandon() {
+	c.p.Done()
+	c.p = broker.PublishPending{}
+}
+
+func (c *publishCall) reply() []byte { return nil }
 
 // spoolIfNoBroker spools msg when err says no broker takes publishes and a spool is set.
 func (m *Module) spoolIfNoBroker(msg broker.Message, err error) error {
@@ -243,7 +232,7 @@ func (m *Module) complete(body []byte) error {
 
 // checkRequest checks what publishes and queries share, before any work is done: AMQP's
 // name limits, amqp_max_payload, and the header syntax (which it parses).
-func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (amqp.Table, error) {
+func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (broker.Headers, error) {
 	if err := checkName("exchange", exchange); err != nil {
 		return nil, err
 	}
@@ -253,7 +242,7 @@ func (m *Module) checkRequest(exchange, routingKey, body, headers []byte) (amqp.
 	if len(body) > m.Cfg.MaxPayload {
 		return nil, status.Errorf(status.Argument, "payload of %d bytes is larger than amqp_max_payload (%d)", len(body), m.Cfg.MaxPayload)
 	}
-	return ParseHeaders(headers)
+	return broker.ParseHeaders(headers)
 }
 
 // defaultFields are the keys Kazoo expects in every message (kz_api's default headers),
@@ -268,29 +257,8 @@ func (m *Module) defaultFields(msgID string) []payload.Field {
 }
 
 func checkName(what string, b []byte) error {
-	if len(b) > maxShortString {
-		return status.Errorf(status.Argument, "%s is %d bytes long, the limit is %d", what, len(b), maxShortString)
+	if len(b) > broker.MaxShortString {
+		return status.Errorf(status.Argument, "%s is %d bytes long, the limit is %d", what, len(b), broker.MaxShortString)
 	}
 	return nil
-}
-
-// ParseHeaders reads the C module's header syntax "k1=v1;k2=v2" into AMQP headers (string
-// values). As in the C module, a pair without '=' or with an empty value is skipped.
-func ParseHeaders(s []byte) (amqp.Table, error) {
-	if len(bytes.TrimSpace(s)) == 0 {
-		return nil, nil
-	}
-	t := amqp.Table{}
-	for _, pair := range bytes.Split(s, []byte{';'}) {
-		k, v, ok := bytes.Cut(pair, []byte{'='})
-		k = bytes.TrimSpace(k)
-		if !ok || len(k) == 0 || len(v) == 0 {
-			continue
-		}
-		if len(k) > maxShortString {
-			return nil, status.Errorf(status.Argument, "AMQP header name of %d bytes is too long", len(k))
-		}
-		t[string(k)] = string(v)
-	}
-	return t, nil
 }

@@ -3,7 +3,6 @@ package module
 import (
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
@@ -33,22 +32,19 @@ type Outcome interface {
 func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout time.Duration, notifyFD int, out Outcome) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.pending.Sent() { // a query its caller never finished: forget it
-		m.pending.Cancel()
-		m.pending = broker.Pending{}
-	}
+	m.syncQuery.begin()
 	m.reply = m.reply[:0]
-	m.outcomeKnown, m.outcomeErr, m.queryOut = false, nil, nil
 	conn, msg, msgID, err := m.prepareQuery(exchange, routingKey, body, headers, timeout)
 	if err != nil {
 		return err
 	}
-	p, err := conn.StartQuery(msg, msgID, m.queryNotifier(notifyFD))
+	p, err := conn.StartQuery(msg, msgID, m.syncQuery.notifier(notifyFD))
 	if err != nil {
 		m.countIfReturned(err)
 		return err
 	}
-	m.pending, m.queryOut = p, out
+	m.qcall.p = p
+	m.syncQuery.started(&m.qcall, out)
 	m.writeStatus() // queries in flight, for kazoo.status
 	return nil
 }
@@ -61,17 +57,17 @@ func (m *Module) StartQuery(exchange, routingKey, body, headers []byte, timeout 
 func (m *Module) FinishQuery(timedOut bool) (done bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.pending.Sent() && m.outcomeKnown {
-		return true, m.outcomeErr
-	}
-	return m.finishLocked(timedOut)
+	return m.syncQuery.finish(timedOut)
 }
 
-func (m *Module) finishLocked(timedOut bool) (done bool, err error) {
-	p := &m.pending
-	if !p.Sent() {
-		return true, status.Errorf(status.Internal, "no query in progress in this process")
-	}
+// queryCall is the broker side of the query StartQuery began.
+type queryCall struct {
+	m *Module
+	p broker.Pending
+}
+
+func (q *queryCall) finish(timedOut bool) (done bool, err error) {
+	m, p := q.m, &q.p
 	reply, done, err := p.Result()
 	if !done && !timedOut {
 		return false, nil
@@ -79,7 +75,6 @@ func (m *Module) finishLocked(timedOut bool) (done bool, err error) {
 	p.Cancel()
 	conn, sent, msgID := p.Conn(), p.SentAt(), p.MsgID()
 	*p = broker.Pending{}
-	m.queryOut = nil
 	m.writeStatus()
 	switch {
 	case !done:
@@ -90,68 +85,15 @@ func (m *Module) finishLocked(timedOut bool) (done bool, err error) {
 		m.countQueryLatency(time.Since(sent))
 		err = m.acceptReply(conn, reply)
 	}
-	m.outcomeKnown, m.outcomeErr = true, err
 	return true, err
 }
 
-// deliverOutcome runs in the goroutine that learned something about the pending query
-// (query true: its reply router) or publish (a confirm), before the process is woken: once
-// that has its outcome, the outcome goes to the out its start call named (see Outcome).
-// When the module is busy (the caller still in the start call, or already in the finish
-// call after a timeout) it leaves the outcome to FinishQuery or FinishPublish.
-func (m *Module) deliverOutcome(query bool) {
-	if !m.mu.TryLock() {
-		return
-	}
-	defer m.mu.Unlock()
-	defer func() {
-		if r := recover(); r != nil { // the finish call still answers; the process must not die
-			m.Log.Errorf("BUG: Go panic delivering an outcome (query %v): %v", query, r)
-		}
-	}()
-	switch {
-	case query && m.queryOut != nil && m.pending.Sent():
-		out := m.queryOut
-		if done, err := m.finishLocked(false); done {
-			out.Deliver(m.reply, err)
-		}
-	case !query && m.pubOut != nil && m.pendingPub.Sent():
-		out := m.pubOut
-		if done, err := m.finishPublishLocked(false); done {
-			out.Deliver(nil, err)
-		}
-	}
+func (q *queryCall) abandon() {
+	q.p.Cancel()
+	q.p = broker.Pending{}
 }
 
-// queryNotifier is what the reply router calls when the pending query's outcome is known,
-// and notifier what a confirm calls while a publish waits: complete the outcome, then wake
-// the process. Each is built once per eventfd (no allocation per call).
-func (m *Module) queryNotifier(notifyFD int) func() {
-	if m.queryNotify == nil || m.queryNotifyFD != notifyFD {
-		m.queryNotifyFD, m.queryNotify = notifyFD, m.wakeAfterOutcome(notifyFD, true)
-	}
-	return m.queryNotify
-}
-
-func (m *Module) notifier(notifyFD int) func() {
-	if m.notify == nil || m.notifyFD != notifyFD {
-		m.notifyFD, m.notify = notifyFD, m.wakeAfterOutcome(notifyFD, false)
-	}
-	return m.notify
-}
-
-func (m *Module) wakeAfterOutcome(notifyFD int, query bool) func() {
-	return func() {
-		m.deliverOutcome(query)
-		wakeFD(notifyFD)
-	}
-}
-
-// wakeFD wakes the process waiting for a query's outcome (an eventfd counts up).
-func wakeFD(fd int) {
-	one := [8]byte{1}
-	_, _ = syscall.Write(fd, one[:])
-}
+func (q *queryCall) reply() []byte { return q.m.reply }
 
 // query is a whole query on m's buffers, blocking until the outcome (asynchronous queries,
 // each in a goroutine of its own); the caller owns m.

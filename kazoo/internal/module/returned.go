@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
@@ -50,14 +48,14 @@ func returnedPayload(body []byte, zone string, ret *status.Returned) []byte {
 
 // returned is broker.Options.OnReturn: a mandatory publish came back unroutable. Its
 // event route runs in kazoo consumer 1 (event routes run in consumer workers only).
-func (m *Module) returned(c *broker.Conn, r amqp.Return) {
+func (m *Module) returned(c *broker.Conn, r broker.Returned) {
 	zone := c.Broker.Zone
 	if zone == "" {
 		zone = m.Cfg.PrimaryZone
 	}
 	m.count(counterReturned)
-	m.Log.Warnf("broker %s returned a message to exchange '%s' with routing key '%s': %d %s", c.Broker.Masked(), r.Exchange, r.RoutingKey, r.ReplyCode, r.ReplyText)
-	body := returnedPayload(r.Body, zone, &status.Returned{Code: int(r.ReplyCode), Reason: r.ReplyText})
+	m.Log.Warnf("broker %s returned a message to exchange '%s' with routing key '%s': %d %s", c.Broker.Masked(), r.Exchange, r.RoutingKey, r.Code, r.Reason)
+	body := returnedPayload(r.Body, zone, &status.Returned{Code: r.Code, Reason: r.Reason})
 	rec := append(append(append([]byte{ctlReturned}, r.RoutingKey...), 0), body...)
 	if err := m.sendControl(0, rec); err != nil {
 		m.Log.Errorf("cannot hand the returned message to kazoo consumer 1: %v", err)

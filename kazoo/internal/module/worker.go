@@ -182,7 +182,7 @@ func (w *Worker) Refuse(size int64) {
 	w.m.Log.Errorf("event from exchange '%s' with routing key '%s' (subscription %s) of %d bytes %s: rejected",
 		d.exchange, ev.RoutingKey, d.subscription, size, why)
 	w.m.count(counterRejected)
-	if err := d.ch.Reject(d.tag, false); err != nil {
+	if err := d.receipt.Reject(); err != nil {
 		w.m.Log.Debugf("reject failed (the broker will redeliver): %v", err)
 	}
 }
@@ -221,9 +221,9 @@ type pendingAck struct {
 
 func (w *Worker) addAckLocked(d *delivery) {
 	for i := range w.acks {
-		if w.acks[i].d.ch == d.ch {
-			if d.tag > w.acks[i].d.tag {
-				w.acks[i].d.tag = d.tag
+		if w.acks[i].d.receipt.SameChannel(d.receipt) {
+			if d.receipt.Tag > w.acks[i].d.receipt.Tag {
+				w.acks[i].d.receipt.Tag = d.receipt.Tag
 			}
 			w.acks[i].n++
 			w.ackTotal++
@@ -248,7 +248,7 @@ func (w *Worker) takeAcksLocked() []pendingAck {
 
 func (w *Worker) sendAcks(acks []pendingAck) {
 	for _, a := range acks {
-		if err := a.d.ch.Ack(a.d.tag, true); err != nil {
+		if err := a.d.receipt.AckThrough(); err != nil {
 			w.m.Log.Debugf("ack failed (the broker will redeliver): %v", err)
 			continue
 		}
@@ -261,14 +261,14 @@ func (w *Worker) sendAcks(acks []pendingAck) {
 func (m *Module) attachWorker(w *Worker) {
 	m.worker.Store(w)
 	for _, c := range m.Pool.Conns() {
-		if conn := c.Current(); conn != nil {
-			w.connChanged(c, true, conn, "")
+		if s := c.Session(); s != nil {
+			w.connChanged(c, true, s, "")
 		}
 	}
 }
 
 // connChanged is broker.Options.OnChange: it runs on the connection's goroutine.
-func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, reason string) {
+func (m *Module) connChanged(c *broker.Conn, open bool, s *broker.Session, reason string) {
 	if open && c.Errors() > 0 {
 		m.count(counterReconnects)
 	}
@@ -277,7 +277,7 @@ func (m *Module) connChanged(c *broker.Conn, open bool, conn *amqpConnection, re
 		(*f)() // $xavp(amqpc) is fetched again
 	}
 	if w := m.worker.Load(); w != nil {
-		w.connChanged(c, open, conn, reason)
+		w.connChanged(c, open, s, reason)
 	}
 }
 

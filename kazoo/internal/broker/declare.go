@@ -1,0 +1,88 @@
+package broker
+
+import (
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
+)
+
+// declare declares what the C module declares for a binding, with the same names, flags
+// and (empty) arguments, so that objects it created are accepted as they are: the exchange,
+// the exchanges bound to it, the queue and its bindings. Returns the queue's name (the
+// broker's for an unnamed queue).
+func declare(ch *amqp.Channel, sub subscription.Subscription) (string, error) {
+	if err := declareExchanges(ch, sub); err != nil {
+		return "", err
+	}
+	q := sub.Queue
+	var declared amqp.Queue
+	var err error
+	if q.Passive {
+		declared, err = ch.QueueDeclarePassive(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
+	} else {
+		declared, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, rk := range sub.RoutingKeys {
+		if err := ch.QueueBind(declared.Name, rk, sub.Exchange.Name, false, nil); err != nil {
+			return "", err
+		}
+	}
+	return declared.Name, nil
+}
+
+// declareExchanges declares the subscription's exchange and the exchanges bound to it.
+func declareExchanges(ch *amqp.Channel, sub subscription.Subscription) error {
+	x := sub.Exchange
+	if err := exchangeDeclare(ch, x); err != nil {
+		return err
+	}
+	for _, eb := range sub.ExchangeBindings {
+		if err := exchangeDeclare(ch, eb.Source); err != nil {
+			return err
+		}
+		for _, rk := range eb.RoutingKeys {
+			if err := ch.ExchangeBind(x.Name, rk, eb.Source.Name, false, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func exchangeDeclare(ch *amqp.Channel, x subscription.Exchange) error {
+	if x.Passive {
+		return ch.ExchangeDeclarePassive(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
+	}
+	return ch.ExchangeDeclare(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
+}
+
+// DeclareExchanges declares the subscription's exchanges (not its queue) on a channel of
+// its own, waiting up to timeout. It returns the broker's refusal (a declaration that
+// differs from an existing exchange: 406); nil also when it could not tell (not connected,
+// no channel, no answer in time): consumers declare everything again when they start.
+func (c *Conn) DeclareExchanges(sub subscription.Subscription, timeout time.Duration) error {
+	conn := c.current()
+	if conn == nil {
+		return nil
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil
+	}
+	defer ch.Close()
+	done := make(chan error, 1)
+	go func() { done <- declareExchanges(ch, sub) }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err = <-done:
+		return err
+	case <-t.C:
+		return nil // slow broker: the consumers will try
+	}
+}
