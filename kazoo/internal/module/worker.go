@@ -7,12 +7,13 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 )
 
 // RouteCallback is the route index of a message event when a KEMI event_callback, not an
-// event_route, takes it (kazoo_abi.h KZ_ROUTE_CALLBACK).
-const RouteCallback = 0xffffffff
+// event_route, takes it.
+const RouteCallback = abi.RouteCallback
 
 // Event is what a consumer worker's C thread does next.
 type Event struct {
