@@ -63,6 +63,10 @@ type Options struct {
 	// larger one arrives with an empty body, its bytes dropped unread (see frameLimitConn);
 	// TakeOversized tells it from an empty message. 0: no limit.
 	MaxBody uint64
+	// Dial, when set, opens the byte stream to a broker instead of a TCP connect (tests
+	// use an in-process fake, amqpfake): TLS, the write deadlines and the frame limiter
+	// still run above it. nil: net.DialTimeout.
+	Dial func(network, addr string) (net.Conn, error)
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -246,7 +250,7 @@ func (c *Conn) changed(open bool, conn *amqp.Connection, reason string) {
 func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(c.opt.ConnectionName)
-	tcp := dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout)
+	tcp := dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout, c.opt.Dial)
 	url := c.Broker.URL
 	var limited *frameLimitConn
 	cfg := amqp.Config{

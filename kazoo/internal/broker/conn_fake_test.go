@@ -1,0 +1,128 @@
+package broker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker/amqpfake"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+)
+
+// The handshake names the connection, and the reply queue is declared, bound to
+// "targeted" by its own name and consumed before the connection counts as open.
+func TestFakeConnect(t *testing.T) {
+	srv, c, _, sc := startFake(t, nil)
+	if got := sc.ClientProperties()["connection_name"]; got != "kamailio@test pid 1 test" {
+		t.Errorf("connection_name %v", got)
+	}
+	if st, _ := c.State(); st != Open || c.Current() == nil {
+		t.Fatalf("state %v, current %v", st, c.Current())
+	}
+	q := c.ReplyQueue()
+	if !srv.Bound(q, "targeted", q) {
+		t.Errorf("reply queue %s not bound to targeted; events %+v", q, srv.Events())
+	}
+	if tags := srv.ConsumerTags(q); len(tags) != 1 {
+		t.Errorf("reply queue consumers %v", tags)
+	}
+	if !c.repliesReady.Load() {
+		t.Error("replies not ready once open")
+	}
+}
+
+// A dropped connection is reported (closed, then open again, in that order), counted, and
+// the reply queue is set up again on the new connection.
+func TestFakeReconnectAfterDrop(t *testing.T) {
+	srv, c, f, sc := startFake(t, nil)
+	sc.Drop()
+	if ch := f.next(); ch.open || ch.reason == "" {
+		t.Fatalf("after a drop: %+v, want closed with a reason", ch)
+	}
+	if ch := f.next(); !ch.open {
+		t.Fatalf("after the drop: %+v, want open again", ch)
+	}
+	if c.Errors() != 1 {
+		t.Errorf("errors %d, want 1", c.Errors())
+	}
+	sc2 := srv.WaitAccepted(wait)
+	if sc2 == nil || sc2 == sc {
+		t.Fatal("no second connection")
+	}
+	if tags := srv.ConsumerTags(c.ReplyQueue()); len(tags) != 1 {
+		t.Errorf("reply queue consumers after reconnect: %v", tags)
+	}
+	if err := c.Publish(Message{Exchange: "amq.topic", RoutingKey: "k", Body: []byte(`{}`)}, deadline()); err != nil {
+		t.Fatalf("publish after reconnect: %v", err)
+	}
+}
+
+// connection.close from the broker (an operator's 320 CONNECTION_FORCED) gives its code
+// and text as the reason; while the broker refuses, each failed attempt is reported, and
+// the connection comes back once the broker accepts.
+func TestFakeForcedCloseAndRefusedReconnect(t *testing.T) {
+	srv, c, f, sc := startFake(t, nil)
+	srv.Refuse(nil)
+	sc.Close(320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
+	ch := f.next()
+	if ch.open || !strings.Contains(ch.reason, "320") || !strings.Contains(ch.reason, "CONNECTION_FORCED") {
+		t.Fatalf("after connection.close: %+v", ch)
+	}
+	if _, ok := srv.WaitMethod(wait, "connection.close-ok"); !ok {
+		t.Error("the client did not answer connection.close")
+	}
+	if ch := f.next(); ch.open || !strings.Contains(ch.reason, "refused") {
+		t.Fatalf("a refused attempt: %+v", ch)
+	}
+	if st, _ := c.State(); st != Down {
+		t.Errorf("state %v while refused, want down", st)
+	}
+	err := c.Publish(Message{Exchange: "amq.topic", Body: []byte(`{}`)}, deadline())
+	wantCode(t, err, -2, "not connected")
+	srv.Accept()
+	f.until(1, true)
+	f.log.waitFor(t, "connected to AMQP broker amqp://guest:***@fake:5672/ after 1 failed")
+}
+
+// A broker that stops sending (not even heartbeats) is noticed by the heartbeat timeout:
+// amqp091 reads with a deadline of three half-intervals.
+func TestFakeHeartbeatTimeout(t *testing.T) {
+	srv := amqpfake.NewServer()
+	srv.SetHeartbeat(time.Second)
+	f := newFixture(t, srv.Dial)
+	f.opt.Heartbeat = time.Second
+	f.conn(srv)
+	f.until(1, true)
+	sc := srv.WaitAccepted(wait)
+	start := time.Now()
+	sc.Silence()
+	ch := f.next()
+	if ch.open || !strings.Contains(ch.reason, "timeout") {
+		t.Fatalf("after silence: %+v", ch)
+	}
+	if d := time.Since(start); d < time.Second || d > 4*time.Second {
+		t.Errorf("noticed after %v, want about 1.5 s", d)
+	}
+	f.until(1, true) // and reconnected
+}
+
+// connection.blocked sends requests elsewhere (here: nowhere) until connection.unblocked.
+func TestFakeBlocked(t *testing.T) {
+	srv := amqpfake.NewServer()
+	f := newFixture(t, srv.Dial)
+	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@fake:5672/", 1)}, f.opt, klog.NewWriter(f.log, klog.Debug))
+	t.Cleanup(p.Close)
+	t.Cleanup(srv.Close)
+	f.until(1, true)
+	sc := srv.WaitAccepted(wait)
+	sc.Block("low on memory")
+	f.log.waitFor(t, "blocked this connection (low on memory)")
+	err := p.Publish(Message{Exchange: "amq.topic", Body: []byte(`{}`)}, deadline())
+	wantCode(t, err, -2, "blocks publishing (low on memory)")
+	sc.Unblock()
+	f.log.waitFor(t, "unblocked this connection")
+	if err := p.Publish(Message{Exchange: "amq.topic", Body: []byte(`{}`)}, deadline()); err != nil {
+		t.Fatal(err)
+	}
+}
