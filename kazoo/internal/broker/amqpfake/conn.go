@@ -3,9 +3,11 @@ package amqpfake
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -23,6 +25,8 @@ type Conn struct {
 	nc   net.Conn
 	done chan struct{} // closed when the connection is gone
 
+	dropped    chan struct{} // closed by Drop
+	dropOnce   sync.Once
 	stopping   chan struct{} // closed by the reader when it ends: the writer flushes and ends
 	writerDone chan struct{}
 
@@ -39,13 +43,14 @@ type Conn struct {
 	opened      chan struct{}
 
 	mu       sync.Mutex
+	stalled  chan struct{} // set while the server does not read (Stall); closed by Resume
 	channels map[uint16]*channel
 	closeErr error
 }
 
 func newConn(s *Server, nc net.Conn) *Conn {
 	return &Conn{s: s, nc: nc, done: make(chan struct{}), outReady: make(chan struct{}, 1),
-		stopping: make(chan struct{}), writerDone: make(chan struct{}),
+		stopping: make(chan struct{}), dropped: make(chan struct{}), writerDone: make(chan struct{}),
 		opened: make(chan struct{}), channels: map[uint16]*channel{}, frameMax: maxFrame}
 }
 
@@ -60,7 +65,10 @@ func (c *Conn) ClientProperties() amqp.Table {
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Drop closes the connection without a word, as a crashed broker or a cut cable does.
-func (c *Conn) Drop() { _ = c.nc.Close() }
+func (c *Conn) Drop() {
+	c.dropOnce.Do(func() { close(c.dropped) })
+	_ = c.nc.Close()
+}
 
 // Close sends connection.close with code and text (320 CONNECTION_FORCED: a broker shut
 // down by its operator) and closes the connection once the client answered.
@@ -78,6 +86,55 @@ func (c *Conn) Silence() {
 	c.silent = true
 	c.out = nil
 	c.outMu.Unlock()
+}
+
+// Stall makes the server stop reading, as a broker whose TCP window is full: the client's
+// next write blocks (a net.Pipe has no buffer) until its write deadline. Resume undoes it.
+// Bytes read before Stall are still handled; while stalled, the server notices nothing but
+// Drop.
+func (c *Conn) Stall() {
+	c.mu.Lock()
+	if c.stalled == nil {
+		c.stalled = make(chan struct{})
+	}
+	c.mu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now()) // ends a read under way: stallReader waits
+}
+
+// Resume lets a stalled server read again.
+func (c *Conn) Resume() {
+	_ = c.nc.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	if c.stalled != nil {
+		close(c.stalled)
+		c.stalled = nil
+	}
+	c.mu.Unlock()
+}
+
+// stallReader is the connection's reads, held while the server is stalled. Its reads only
+// have a deadline to end one under way when Stall begins; such a read returned no bytes,
+// so it is simply repeated once the stall ends.
+type stallReader struct{ c *Conn }
+
+func (r stallReader) Read(p []byte) (int, error) {
+	for {
+		r.c.mu.Lock()
+		stalled := r.c.stalled
+		r.c.mu.Unlock()
+		if stalled != nil {
+			select {
+			case <-stalled:
+			case <-r.c.dropped:
+				return 0, net.ErrClosed
+			}
+		}
+		n, err := r.c.nc.Read(p)
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		return n, err
+	}
 }
 
 // Block sends connection.blocked (a memory or disk alarm); Unblock ends it.
@@ -164,7 +221,7 @@ func (c *Conn) heartbeater() {
 func (c *Conn) serve() {
 	defer c.gone()
 	go c.writer()
-	r := bufio.NewReader(c.nc)
+	r := bufio.NewReader(stallReader{c})
 	var proto [8]byte
 	if _, err := io.ReadFull(r, proto[:]); err != nil || !bytes.Equal(proto[:], []byte("AMQP\x00\x00\x09\x01")) {
 		return
