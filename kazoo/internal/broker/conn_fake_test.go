@@ -37,11 +37,14 @@ func TestFakeConnect(t *testing.T) {
 // the reply queue is set up again on the new connection.
 func TestFakeReconnectAfterDrop(t *testing.T) {
 	srv, c, f, sc := startFake(t, nil)
+	srv.Refuse(nil) // until the server is done with the old connection (its exclusive reply queue)
 	sc.Drop()
 	if ch := f.next(); ch.open || ch.reason == "" {
 		t.Fatalf("after a drop: %+v, want closed with a reason", ch)
 	}
-	if ch := f.next(); !ch.open {
+	<-sc.Done()
+	srv.Accept()
+	if ch := f.until(1, true); !ch.open {
 		t.Fatalf("after the drop: %+v, want open again", ch)
 	}
 	if c.Errors() != 1 {
@@ -81,6 +84,7 @@ func TestFakeForcedCloseAndRefusedReconnect(t *testing.T) {
 	}
 	err := c.Publish(Message{Exchange: "amq.topic", Body: []byte(`{}`)}, deadline())
 	wantCode(t, err, -2, "not connected")
+	<-sc.Done()
 	srv.Accept()
 	f.until(1, true)
 	f.log.waitFor(t, "failed attempts")
@@ -189,5 +193,36 @@ func TestFakeReplyConsumerCancelled(t *testing.T) {
 	if status.CodeOf(err) == status.Timeout {
 		t.Skipf("BUG: after the broker cancelled the reply queue's consumer, queries still start and wait out their timeout (%v): "+
 			"receiveReplies ends but repliesReady stays true and nothing consumes the reply queue again until a reconnect", err)
+	}
+}
+
+// The client lost its connection but the broker has not noticed yet (a network cut: the
+// broker learns of it from its own heartbeat timeout, seconds later), so the old connection
+// still owns the exclusive reply queue, whose name is the same on every connection of the
+// process (node-pid-broker id): the new connection cannot declare it (405 RESOURCE_LOCKED).
+// Queries should come back once the broker dropped the old connection.
+func TestFakeReplyQueueStillLocked(t *testing.T) {
+	srv := amqpfake.NewServer()
+	srv.SetHeartbeat(time.Second)
+	f := newFixture(t, srv.Dial)
+	f.opt.Heartbeat = time.Second
+	c := f.conn(srv)
+	f.until(1, true)
+	old := srv.WaitAccepted(wait)
+	old.Stall() // the cut: the broker neither reads nor sends on the old connection
+	old.Silence()
+	f.until(1, false)
+	f.until(1, true)
+	if _, ok := srv.WaitEvent(wait, func(e amqpfake.Event) bool { return e.Method == "queue.declare" && e.Conn != old }); !ok {
+		t.Fatal("no reply queue declared on the new connection")
+	}
+	f.log.waitFor(t, "kazoo_query unavailable: declaring reply queue kamailio@test-")
+	f.log.waitFor(t, "RESOURCE_LOCKED")
+	old.Drop() // the broker's heartbeat timeout
+	<-old.Done()
+	srv.OnPublish(responder(srv, c, ""))
+	if _, err := c.Query(request("k"), "m1", deadline()); err != nil {
+		t.Skipf("BUG: %v: setupReplies runs once per connection; after a 405 on the reply queue (the broker still "+
+			"holds the previous connection), kazoo_query stays unavailable on this connection until it is lost", err)
 	}
 }

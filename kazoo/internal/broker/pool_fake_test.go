@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"net"
 	"testing"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker/amqpfake"
@@ -63,12 +64,36 @@ func TestFakePoolFailover(t *testing.T) {
 	}
 }
 
-// Right after start, a request waits for the first connect attempts rather than failing
-// with "no broker" (both brokers still connecting).
+// Right after start, a request waits for the first connect attempt rather than failing
+// with "no broker". (Whether the publish or the connect comes first is up to the scheduler;
+// either way the publish must succeed.)
 func TestFakePoolFirstAttempt(t *testing.T) {
-	p, _, primary, secondary := twoBrokers(t, false)
+	srv := amqpfake.NewServer()
+	gate := make(chan struct{})
+	f := newFixture(t, func(network, addr string) (net.Conn, error) {
+		<-gate
+		return srv.Dial(network, addr)
+	})
+	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@fake:5672/", 1)}, f.opt, klog.NewWriter(f.log, klog.Debug))
+	t.Cleanup(p.Close)
+	t.Cleanup(srv.Close)
+	go close(gate)
+	if err := p.Publish(event, deadline()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With both brokers open, publishes go to the first one declared.
+func TestFakePoolPrefersPrimary(t *testing.T) {
+	p, f, primary, secondary := twoBrokers(t, false)
+	open := map[int]bool{}
+	for len(open) < 2 {
+		if ch := f.next(); ch.open {
+			open[ch.id] = true
+		}
+	}
 	if got := publishedTo(t, p, primary, secondary); got != "primary" {
-		t.Fatalf("first publish went to %s", got)
+		t.Fatalf("published to %s", got)
 	}
 }
 
