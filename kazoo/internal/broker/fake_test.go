@@ -24,6 +24,7 @@ type change struct {
 	id     int // broker id
 	open   bool
 	reason string
+	errors int64 // Conn.Errors() during the call
 }
 
 // fixture is a connection (or pool) to fake brokers, with its OnChange calls and log.
@@ -46,7 +47,7 @@ func newFixture(t *testing.T, dial func(network, addr string) (net.Conn, error))
 		Dial:           dial,
 		OnChange: func(c *Conn, open bool, _ *amqp.Connection, reason string) {
 			select {
-			case f.changes <- change{c.Broker.ID, open, reason}:
+			case f.changes <- change{c.Broker.ID, open, reason, c.Errors()}:
 			default: // a broker refused for long: later changes are not looked at
 			}
 		},
@@ -85,9 +86,15 @@ func (f *fixture) next() change {
 // until skips OnChange calls up to the first with that broker id and open flag.
 func (f *fixture) until(id int, open bool) change {
 	f.t.Helper()
+	timeout := time.After(wait)
 	for {
-		if ch := f.next(); ch.id == id && ch.open == open {
-			return ch
+		select {
+		case ch := <-f.changes:
+			if ch.id == id && ch.open == open {
+				return ch
+			}
+		case <-timeout:
+			f.t.Fatalf("no OnChange call for broker %d with open=%v", id, open)
 		}
 	}
 }
@@ -143,12 +150,19 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 // waitFor waits until the log holds s.
 func (b *logBuffer) waitFor(t *testing.T, s string) {
 	t.Helper()
-	timeout := time.After(wait)
+	if !b.seenWithin(s, wait) {
+		t.Fatalf("log line %q not seen; log:\n%s", s, b.String())
+	}
+}
+
+// seenWithin waits up to d until the log holds s.
+func (b *logBuffer) seenWithin(s string, d time.Duration) bool {
+	timeout := time.After(d)
 	for {
 		b.mu.Lock()
 		if strings.Contains(b.text.String(), s) {
 			b.mu.Unlock()
-			return
+			return true
 		}
 		if b.changed == nil {
 			b.changed = make(chan struct{})
@@ -158,7 +172,7 @@ func (b *logBuffer) waitFor(t *testing.T, s string) {
 		select {
 		case <-changed:
 		case <-timeout:
-			t.Fatalf("log line %q not seen; log:\n%s", s, b.String())
+			return false
 		}
 	}
 }

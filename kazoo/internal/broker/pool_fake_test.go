@@ -11,10 +11,13 @@ import (
 )
 
 // twoBrokers is a pool of two fake brokers, primary first.
-func twoBrokers(t *testing.T, primaryRefuses bool) (*Pool, *fixture, *amqpfake.Server, *amqpfake.Server) {
+func twoBrokers(t *testing.T, primaryRefuses, secondaryRefuses bool) (*Pool, *fixture, *amqpfake.Server, *amqpfake.Server) {
 	primary, secondary := amqpfake.NewServer(), amqpfake.NewServer()
 	if primaryRefuses {
 		primary.Refuse(nil)
+	}
+	if secondaryRefuses {
+		secondary.Refuse(nil)
 	}
 	f := newFixture(t, amqpfake.Dialer(map[string]*amqpfake.Server{"primary:5672": primary, "secondary:5672": secondary}))
 	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@primary:5672/", 1), broker(t, "amqp://guest:guest@secondary:5672/", 2)},
@@ -46,7 +49,7 @@ func publishedTo(t *testing.T, p *Pool, primary, secondary *amqpfake.Server) str
 // attempt instead of failing). Once the primary accepts again, publishes return to it;
 // when it is lost, they fail over at once.
 func TestFakePoolFailover(t *testing.T) {
-	p, f, primary, secondary := twoBrokers(t, true)
+	p, f, primary, secondary := twoBrokers(t, true, false)
 	f.until(2, true)
 	if got := publishedTo(t, p, primary, secondary); got != "secondary" {
 		t.Fatalf("published to %s while the primary refuses", got)
@@ -85,7 +88,7 @@ func TestFakePoolFirstAttempt(t *testing.T) {
 
 // With both brokers open, publishes go to the first one declared.
 func TestFakePoolPrefersPrimary(t *testing.T) {
-	p, f, primary, secondary := twoBrokers(t, false)
+	p, f, primary, secondary := twoBrokers(t, false, false)
 	open := map[int]bool{}
 	for len(open) < 2 {
 		if ch := f.next(); ch.open {
@@ -99,13 +102,11 @@ func TestFakePoolPrefersPrimary(t *testing.T) {
 
 // With every broker down, a request fails at once with NoBroker.
 func TestFakePoolAllDown(t *testing.T) {
-	p, f, primary, secondary := twoBrokers(t, true)
-	secondary.Refuse(nil)
+	p, f, _, _ := twoBrokers(t, true, true)
 	f.until(1, false)
 	f.until(2, false)
 	wantCode(t, p.Publish(event, deadline()), status.NoBroker, "no AMQP broker connected (2 configured)")
 	if c, err := p.Pick(deadline()); c != nil || err == nil {
 		t.Fatalf("pick %v, %v", c, err)
 	}
-	_ = primary
 }
