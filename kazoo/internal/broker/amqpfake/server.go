@@ -1,6 +1,7 @@
 package amqpfake
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -13,7 +14,8 @@ import (
 type Server struct {
 	mu        sync.Mutex
 	refuse    error
-	heartbeat uint16 // seconds, proposed in connection.tune
+	tls       *tls.Config // amqps: the server side of TLS on each connection
+	heartbeat uint16      // seconds, proposed in connection.tune
 	onPublish func(*Publish)
 	conns     []*Conn
 	accepted  chan *Conn
@@ -74,16 +76,28 @@ func (s *Server) OnPublish(f func(p *Publish)) {
 	s.mu.Unlock()
 }
 
+// SetTLS makes the server speak TLS with cfg (amqps://), for connections dialled after.
+func (s *Server) SetTLS(cfg *tls.Config) {
+	s.mu.Lock()
+	s.tls = cfg
+	s.mu.Unlock()
+}
+
 // Dial is the broker.Options.Dial of a client of this server: each call is a new
 // connection, served until either side closes it.
 func (s *Server) Dial(network, addr string) (net.Conn, error) {
 	s.mu.Lock()
-	refuse := s.refuse
+	refuse, tlsConfig := s.refuse, s.tls
 	s.mu.Unlock()
 	if refuse != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: refuse}
 	}
 	client, server := net.Pipe()
+	if tlsConfig != nil {
+		// TLS writes on the reader goroutine during the handshake: they must not wait for
+		// a client that is busy writing its alert (a net.Pipe holds no bytes)
+		server = tls.Server(newQueuedWriter(server), tlsConfig)
+	}
 	c := newConn(s, server)
 	s.mu.Lock()
 	s.conns = append(s.conns, c)
