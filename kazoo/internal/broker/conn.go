@@ -67,6 +67,10 @@ type Options struct {
 	// ConsumeRetry is how a consumer retries a subscription channel that failed (see
 	// consumeRetry, the default).
 	ConsumeRetry Retry
+	// Dial, when set, opens the byte stream to a broker instead of a TCP connect (tests
+	// use an in-process fake, amqpfake): TLS, the write deadlines and the frame limiter
+	// still run above it. nil: net.DialTimeout.
+	Dial func(network, addr string) (net.Conn, error)
 }
 
 // Conn is one broker: its connection, its publishing channel and their goroutines.
@@ -264,7 +268,7 @@ func (c *Conn) changed(open bool, s *Session, reason string) {
 func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(c.opt.ConnectionName)
-	tcp := dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout)
+	tcp := dialer(c.opt.ConnectTimeout, c.opt.WriteTimeout, c.opt.Dial)
 	url := c.Broker.URL
 	var limited *frameLimitConn
 	cfg := amqp.Config{

@@ -21,10 +21,14 @@ func (c deadlineConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// dialer is amqp.DefaultDial with writes bounded by writeTimeout.
-func dialer(connectTimeout, writeTimeout time.Duration) func(network, addr string) (net.Conn, error) {
+// dialer is amqp.DefaultDial with writes bounded by writeTimeout; connect (nil:
+// net.DialTimeout) opens the connection underneath (Options.Dial).
+func dialer(connectTimeout, writeTimeout time.Duration, connect func(network, addr string) (net.Conn, error)) func(network, addr string) (net.Conn, error) {
+	if connect == nil {
+		connect = func(network, addr string) (net.Conn, error) { return net.DialTimeout(network, addr, connectTimeout) }
+	}
 	return func(network, addr string) (net.Conn, error) {
-		conn, err := net.DialTimeout(network, addr, connectTimeout)
+		conn, err := connect(network, addr)
 		if err != nil {
 			return nil, err
 		}

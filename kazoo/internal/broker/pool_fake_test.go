@@ -1,0 +1,112 @@
+package broker
+
+import (
+	"net"
+	"testing"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker/amqpfake"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/klog"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
+)
+
+// twoBrokers is a pool of two fake brokers, primary first.
+func twoBrokers(t *testing.T, primaryRefuses, secondaryRefuses bool) (*Pool, *fixture, *amqpfake.Server, *amqpfake.Server) {
+	primary, secondary := amqpfake.NewServer(), amqpfake.NewServer()
+	if primaryRefuses {
+		primary.Refuse(nil)
+	}
+	if secondaryRefuses {
+		secondary.Refuse(nil)
+	}
+	f := newFixture(t, amqpfake.Dialer(map[string]*amqpfake.Server{"primary:5672": primary, "secondary:5672": secondary}))
+	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@primary:5672/", 1), broker(t, "amqp://guest:guest@secondary:5672/", 2)},
+		f.opt, klog.NewWriter(f.log, klog.Debug))
+	t.Cleanup(p.Close)
+	t.Cleanup(primary.Close)
+	t.Cleanup(secondary.Close)
+	return p, f, primary, secondary
+}
+
+// publishedTo publishes and tells which of the two servers got it.
+func publishedTo(t *testing.T, p *Pool, primary, secondary *amqpfake.Server) string {
+	t.Helper()
+	n1, n2 := primary.Count("basic.publish"), secondary.Count("basic.publish")
+	if err := p.Publish(event, deadline()); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case primary.Count("basic.publish") == n1+1 && secondary.Count("basic.publish") == n2:
+		return "primary"
+	case secondary.Count("basic.publish") == n2+1 && primary.Count("basic.publish") == n1:
+		return "secondary"
+	}
+	t.Fatal("published to neither or both")
+	return ""
+}
+
+// The primary refuses: publishes go to the secondary (Pick waits for the primary's first
+// attempt instead of failing). Once the primary accepts again, publishes return to it;
+// when it is lost, they fail over at once.
+func TestFakePoolFailover(t *testing.T) {
+	p, f, primary, secondary := twoBrokers(t, true, false)
+	f.until(2, true)
+	if got := publishedTo(t, p, primary, secondary); got != "secondary" {
+		t.Fatalf("published to %s while the primary refuses", got)
+	}
+	primary.Accept()
+	f.until(1, true)
+	if got := publishedTo(t, p, primary, secondary); got != "primary" {
+		t.Fatalf("published to %s once the primary is back", got)
+	}
+	primary.Refuse(nil)
+	primary.WaitAccepted(wait).Drop()
+	f.until(1, false)
+	if got := publishedTo(t, p, primary, secondary); got != "secondary" {
+		t.Fatalf("published to %s after the primary was lost", got)
+	}
+}
+
+// Right after start, a request waits for the first connect attempt rather than failing
+// with "no broker". (Whether the publish or the connect comes first is up to the scheduler;
+// either way the publish must succeed.)
+func TestFakePoolFirstAttempt(t *testing.T) {
+	srv := amqpfake.NewServer()
+	gate := make(chan struct{})
+	f := newFixture(t, func(network, addr string) (net.Conn, error) {
+		<-gate
+		return srv.Dial(network, addr)
+	})
+	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@fake:5672/", 1)}, f.opt, klog.NewWriter(f.log, klog.Debug))
+	t.Cleanup(p.Close)
+	t.Cleanup(srv.Close)
+	go close(gate)
+	if err := p.Publish(event, deadline()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With both brokers open, publishes go to the first one declared.
+func TestFakePoolPrefersPrimary(t *testing.T) {
+	p, f, primary, secondary := twoBrokers(t, false, false)
+	open := map[int]bool{}
+	for len(open) < 2 {
+		if ch := f.next(); ch.open {
+			open[ch.id] = true
+		}
+	}
+	if got := publishedTo(t, p, primary, secondary); got != "primary" {
+		t.Fatalf("published to %s", got)
+	}
+}
+
+// With every broker down, a request fails at once with NoBroker.
+func TestFakePoolAllDown(t *testing.T) {
+	p, f, _, _ := twoBrokers(t, true, true)
+	f.until(1, false)
+	f.until(2, false)
+	wantCode(t, p.Publish(event, deadline()), status.NoBroker, "no AMQP broker connected (2 configured)")
+	if c, err := p.Pick(deadline()); c != nil || err == nil {
+		t.Fatalf("pick %v, %v", c, err)
+	}
+}
