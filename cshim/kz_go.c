@@ -108,20 +108,12 @@ static int build_go_config(void)
 
 #define KZ_NOT_SENT NULL
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) rc |= cfg_send_int(go_key, var);
-#define KZ_INT_ALIAS(name, var, min, max, flags)
 #define KZ_STR(name, var, dflt, flags, go_key) rc |= cfg_send_str(go_key, &var);
 #define KZ_STR_FN(name, var, dflt, setter, flags, go_key) rc |= cfg_send_str(go_key, &var);
 #define KZ_URLS(name, setter, go_key)            \
 	for(b = kz_broker_urls; b; b = b->next) \
 		rc |= kz_go_cfg_add(go_key, b->url, -1);
-#define KZ_GO(id, go_key, repeats)
 #include "kz_params.def"
-#undef KZ_INT
-#undef KZ_INT_ALIAS
-#undef KZ_STR
-#undef KZ_STR_FN
-#undef KZ_URLS
-#undef KZ_GO
 #undef KZ_NOT_SENT
 	rc |= kz_go_cfg_add(kz_key_app_version, VERSION, -1);
 	rc |= kz_go_cfg_add_int(kz_key_connect_timeout_ms, kz_connect_timeout_ms());

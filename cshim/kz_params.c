@@ -25,18 +25,10 @@ int kz_broker_count = 0;
 
 /* the variables, with their defaults, and the names of the derived keys */
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) int var = dflt;
-#define KZ_INT_ALIAS(name, var, min, max, flags)
 #define KZ_STR(name, var, dflt, flags, go_key) str var = dflt;
 #define KZ_STR_FN(name, var, dflt, setter, flags, go_key) str var = dflt;
-#define KZ_URLS(name, setter, go_key)
 #define KZ_GO(id, go_key, repeats) const char id[] = go_key;
 #include "kz_params.def"
-#undef KZ_INT
-#undef KZ_INT_ALIAS
-#undef KZ_STR
-#undef KZ_STR_FN
-#undef KZ_URLS
-#undef KZ_GO
 
 /* amqp_connection: checked here so that `kamailio -c` already rejects a bad URL */
 static int kz_add_broker_url(modparam_t type, void *val)
@@ -79,16 +71,10 @@ typedef struct kz_int_param {
 /* each int parameter's index in kz_int_params[] */
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) KZ_INT_##name,
 #define KZ_INT_ALIAS(name, var, min, max, flags) KZ_INT_##name,
-#define KZ_STR(name, var, dflt, flags, go_key)
-#define KZ_STR_FN(name, var, dflt, setter, flags, go_key)
-#define KZ_URLS(name, setter, go_key)
-#define KZ_GO(id, go_key, repeats)
 enum kz_int_param_index {
 #include "kz_params.def"
 	KZ_INT_PARAMS
 };
-#undef KZ_INT
-#undef KZ_INT_ALIAS
 
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) \
 	{#name, &var, min, max, ((flags) & KZ_PKG_QUARTER) != 0},
@@ -97,8 +83,6 @@ enum kz_int_param_index {
 static const kz_int_param_t kz_int_params[KZ_INT_PARAMS] = {
 #include "kz_params.def"
 };
-#undef KZ_INT
-#undef KZ_INT_ALIAS
 
 static int kz_int_param_max(const kz_int_param_t *p)
 {
@@ -138,8 +122,6 @@ static int kz_int_param_set(const kz_int_param_t *p, void *val)
 #define KZ_INT_ALIAS(name, var, min, max, flags) \
 	KZ_INT(name, var, 0, min, max, flags, KZ_NOT_SENT)
 #include "kz_params.def"
-#undef KZ_INT
-#undef KZ_INT_ALIAS
 
 /* amqp_primary_zone: an empty zone would make every publish log that no broker serves it */
 static int kz_set_primary_zone(modparam_t type, void *val)
@@ -161,9 +143,6 @@ static int kz_set_primary_zone(modparam_t type, void *val)
 	return 0;
 }
 
-#undef KZ_STR
-#undef KZ_STR_FN
-#undef KZ_URLS
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) \
 	{#name, PARAM_INT | PARAM_USE_FUNC, (void *)kz_set_##name},
 #define KZ_INT_ALIAS(name, var, min, max, flags) \
@@ -176,12 +155,6 @@ param_export_t kz_params[] = {
 #include "kz_params.def"
 	{0, 0, 0}
 };
-#undef KZ_INT
-#undef KZ_INT_ALIAS
-#undef KZ_STR
-#undef KZ_STR_FN
-#undef KZ_URLS
-#undef KZ_GO
 
 int kz_connect_timeout_ms(void)
 {

@@ -22,18 +22,10 @@ extern int kz_broker_count;
 
 /* every parameter's variable, and the name of each derived key (kz_params.def) */
 #define KZ_INT(name, var, dflt, min, max, flags, go_key) extern int var;
-#define KZ_INT_ALIAS(name, var, min, max, flags)
 #define KZ_STR(name, var, dflt, flags, go_key) extern str var;
 #define KZ_STR_FN(name, var, dflt, setter, flags, go_key) extern str var;
-#define KZ_URLS(name, setter, go_key)
 #define KZ_GO(id, go_key, repeats) extern const char id[];
 #include "kz_params.def"
-#undef KZ_INT
-#undef KZ_INT_ALIAS
-#undef KZ_STR
-#undef KZ_STR_FN
-#undef KZ_URLS
-#undef KZ_GO
 
 /* checks that need all parameters; called by mod_init. 0 or -1 (logged) */
 int kz_params_check(void);
