@@ -42,6 +42,19 @@
 unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
 kz_buf_t kz_err = {kz_errbuf, sizeof(kz_errbuf), 0};
 
+int kz_pkg_grow(uint8_t **buf, int64_t *cap, int64_t size)
+{
+	uint8_t *p = pkg_realloc(*buf, size);
+
+	if(p == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	*buf = p;
+	*cap = size;
+	return 0;
+}
+
 int kz_errlen_checked(void)
 {
 	if(!kz_len_ok(kz_err.len, sizeof(kz_errbuf), "an error text length"))

@@ -38,6 +38,10 @@ int kz_go_cfg_add_int(const char *key, int v);
 extern unsigned char kz_errbuf[KZ_ERRBUF_SIZE];
 extern kz_buf_t kz_err;
 
+/* grows the process's pkg buffer *buf (capacity *cap) to size bytes, for a result Go said
+ * needs more room (KZ_ERR_BUFFER); 0, or -1 (logged, buffer unchanged) */
+int kz_pkg_grow(uint8_t **buf, int64_t *cap, int64_t size);
+
 /* a Kamailio str (NULL: empty) as a kz_bytes_t, without copying */
 static inline kz_bytes_t kz_bytes(const str *s)
 {

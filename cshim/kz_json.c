@@ -54,18 +54,10 @@ static int escape_char(void)
 static uint8_t *result_buffer(int64_t need, int64_t *cap)
 {
 	int i = next_result;
-	uint8_t *p;
 
-	if(results[i].cap < need || results[i].s == NULL) {
-		int64_t n = need > 4096 ? need : 4096;
-		p = pkg_realloc(results[i].s, n);
-		if(p == NULL) {
-			PKG_MEM_ERROR;
-			return NULL;
-		}
-		results[i].s = p;
-		results[i].cap = n;
-	}
+	if((results[i].cap < need || results[i].s == NULL)
+			&& kz_pkg_grow(&results[i].s, &results[i].cap, need > 4096 ? need : 4096) < 0)
+		return NULL;
 	*cap = results[i].cap;
 	return results[i].s;
 }

@@ -186,15 +186,9 @@ static int pua_publish_str(str doc, int kind, const char *fn)
 		len = out.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
-		if(!kz_grow_ok(len, row_cap - 1, INT_MAX - 1, "a row length"))
+		if(!kz_grow_ok(len, row_cap - 1, INT_MAX - 1, "a row length")
+				|| kz_pkg_grow(&row_buf, &row_cap, len + 1) < 0)
 			return -1;
-		uint8_t *p = pkg_realloc(row_buf, len + 1);
-		if(p == NULL) {
-			PKG_MEM_ERROR;
-			return -1;
-		}
-		row_buf = p;
-		row_cap = len + 1;
 	}
 	if(rc != KZ_OK) {
 		LM_ERR("%s: %.*s\n", fn, kz_errlen_checked(), kz_errbuf);

@@ -47,15 +47,9 @@ static int fetch_status(void)
 		len = out.len;
 		if(rc != KZ_ERR_BUFFER)
 			break;
-		if(!kz_grow_ok(len, status_cap, INT_MAX - 256, "a status length"))
+		if(!kz_grow_ok(len, status_cap, INT_MAX - 256, "a status length")
+				|| kz_pkg_grow(&status_buf, &status_cap, len + 256) < 0)
 			return -1;
-		uint8_t *p = pkg_realloc(status_buf, len + 256);
-		if(p == NULL) {
-			PKG_MEM_ERROR;
-			return -1;
-		}
-		status_buf = p;
-		status_cap = len + 256;
 	}
 	if(rc != KZ_OK || !kz_len_ok(len, status_cap, "a status length"))
 		return -1;
