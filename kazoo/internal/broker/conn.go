@@ -67,6 +67,9 @@ type Options struct {
 	// ConsumeRetry is how a consumer retries a subscription channel that failed (see
 	// consumeRetry, the default).
 	ConsumeRetry Retry
+	// ReplyRetry is how the reply queue is set up again on an open connection after a
+	// failure or the broker's basic.cancel (see replyRetry, the default).
+	ReplyRetry Retry
 	// Dial, when set, opens the byte stream to a broker instead of a TCP connect (tests
 	// use an in-process fake, amqpfake): TLS, the write deadlines and the frame limiter
 	// still run above it. nil: net.DialTimeout.
@@ -102,7 +105,9 @@ type Conn struct {
 
 	replyQueue   string
 	replies      *replyRouter
-	repliesReady atomic.Bool
+	repliesReady atomic.Bool // the reply queue is consumed: queries may start
+	// repliesMu orders keepReplies' changes of repliesReady with the end of its connection
+	repliesMu sync.Mutex
 
 	stop chan struct{}
 }
@@ -112,6 +117,9 @@ type pubChannel struct {
 	ch       *amqp.Channel
 	closed   chan struct{} // closed once closeErr is set
 	closeErr *amqp.Error   // nil when closed by us
+	// connLost: closed because its connection was (closeErr is then the connection's),
+	// not by a channel exception of the broker
+	connLost bool
 }
 
 // NewConn starts the goroutines of one broker connection; it returns at once.
@@ -127,6 +135,7 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRoute
 		reconnect.Max = opt.MaxBackoff
 	}
 	opt.ConsumeRetry = opt.ConsumeRetry.orDefault(consumeRetry)
+	opt.ReplyRetry = opt.ReplyRetry.orDefault(replyRetry)
 	c := &Conn{Broker: b, opt: opt, log: log, reconnect: reconnect, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,
 		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
@@ -223,18 +232,28 @@ func (c *Conn) maintain() {
 			c.log.Infof("connected to AMQP broker %s", c.Broker.Masked())
 		}
 		failures = 0
-		if err := c.setupReplies(conn, oversized); err != nil {
-			c.log.Errorf("broker %s: kazoo_query unavailable: %v", c.Broker.Masked(), err)
-		} else {
+		// subscribed before anything can close conn: subscribed after its end, amqp091 gives
+		// no reason (serve reported "connection closed" for a 320 that came early)
+		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+		blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+		// the reply queue is set up before the connection counts as open, and kept up
+		// (set up again after a failure or a basic.cancel) until it ends: done
+		done := make(chan struct{})
+		ended, err := c.setupReplies(conn, oversized)
+		if err == nil {
 			c.repliesReady.Store(true)
 		}
+		go c.keepReplies(conn, oversized, done, ended, err)
 		session := &Session{c: c, conn: conn}
 		c.setCurrent(session, oversized)
 		c.setState(Open)
 		c.endFirstAttempt()
 		c.changed(true, session, "")
-		reason := c.Broker.Redact(c.serve(conn))
+		reason := c.Broker.Redact(c.serve(closed, blocked))
+		c.repliesMu.Lock()
+		close(done)
 		c.repliesReady.Store(false)
+		c.repliesMu.Unlock()
 		c.setCurrent(nil, nil)
 		_ = conn.Close()
 		select {
@@ -307,13 +326,12 @@ func (c *Conn) dial() (*amqp.Connection, *oversizedLog, error) {
 	return conn, limited.seen, nil
 }
 
-// serve waits until conn dies or the module stops; returns why.
+// serve waits until the connection dies (connClosed, its NotifyClose) or the module stops;
+// returns why.
 // It also follows connection.blocked: while the broker blocks this connection (a memory or
 // disk alarm), requests go to another open broker or fail at once instead of each waiting
 // out its timeout.
-func (c *Conn) serve(conn *amqp.Connection) string {
-	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+func (c *Conn) serve(connClosed <-chan *amqp.Error, blocked <-chan amqp.Blocking) string {
 	defer c.blocked.Store(nil)
 	for {
 		select {
@@ -374,6 +392,9 @@ func (c *Conn) openPubChannel(conn *amqp.Connection, confirm bool) (*pubChannel,
 	notify := ch.NotifyClose(make(chan *amqp.Error, 1))
 	go func() {
 		pc.closeErr = <-notify
+		// amqp091 marks the connection closed before it closes its channels; a channel
+		// exception has a soft code (404, 406...), a connection's error a hard one
+		pc.connLost = conn.IsClosed() && (pc.closeErr == nil || !pc.closeErr.Recover)
 		close(pc.closed)
 		c.replies.failChannel(pc) // queries sent on it wait no longer
 	}()

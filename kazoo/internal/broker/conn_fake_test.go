@@ -145,10 +145,7 @@ func TestFakeBrokerStopsReading(t *testing.T) {
 	if d := time.Since(start); d >= wait {
 		t.Fatalf("the publish took %v", d)
 	}
-	// amqp091 shuts the connection down on a failed frame write, not on a failed flush
-	// (a publish that fits its write buffer); the next write fails at once and does
-	wantCode(t, c.Publish(event, deadline()), status.Rejected, "i/o timeout")
-	if ch := f.next(); ch.open || !strings.Contains(ch.reason, "i/o timeout") {
+	if ch := f.next(); ch.open || !strings.Contains(ch.reason, "connection closed after a failed write: write pipe: i/o timeout") {
 		t.Fatalf("after the write timeout: %+v", ch)
 	}
 	f.until(1, true)
@@ -159,40 +156,70 @@ func TestFakeBrokerStopsReading(t *testing.T) {
 
 // After a write timed out, the connection is given up at once (deadline.go: "a missed one
 // closes the connection"), so that requests fail over instead of going to a dead one.
+// amqp091 shuts a connection down when a frame write fails but not when the flush of a
+// buffered publish fails: deadlineConn closes the connection underneath, and amqp091's
+// reader ends it.
 func TestFakeWriteTimeoutEndsConnection(t *testing.T) {
-	_, c, f, sc := startFake(t, func(o *Options) { o.WriteTimeout = 50 * time.Millisecond })
+	srv, c, f, sc := startFake(t, func(o *Options) { o.WriteTimeout = 50 * time.Millisecond })
 	if err := c.Publish(event, deadline()); err != nil {
 		t.Fatal(err)
 	}
+	srv.Refuse(nil) // no new connection: the state after the loss stays
 	sc.Stall()
 	wantCode(t, c.Publish(event, deadline()), status.Rejected, "i/o timeout")
 	select {
 	case ch := <-f.changes:
-		if ch.open {
+		if ch.open || !strings.Contains(ch.reason, "i/o timeout") {
 			t.Fatalf("change %+v", ch)
 		}
-	case <-time.After(time.Second): // the bug's delay is the heartbeat tick, 5 s by default
+	case <-time.After(time.Second): // without the fix: the heartbeat tick, 5 s by default
 		st, _ := c.State()
-		t.Skipf("BUG: 1 s after a publish's write timed out the connection is still %v: amqp091 shuts a connection "+
-			"down when a frame write fails but not when the flush of a buffered publish fails (Connection.flush), "+
-			"so the dead connection is kept (and picked) until the next write: a heartbeat (up to amqp_heartbeats/2) "+
-			"or the next publish, which fails too", st)
+		t.Fatalf("1 s after a publish's write timed out the connection is still %v", st)
 	}
+	if st, _ := c.State(); st == Open {
+		t.Fatal("still open after the loss was reported")
+	}
+	// "not connected", or amqp091's "channel/connection is not open" while the old
+	// publishing channel has not seen its close yet
+	wantCode(t, c.Publish(event, deadline()), status.NoBroker, "")
 }
 
 // The broker cancels the reply queue's consumer (basic.cancel: the queue was deleted, or
-// its node went down). Queries must not wait out their timeout for replies nobody reads.
+// its node went down; the fake, as RabbitMQ, deletes the auto-delete queue with its last
+// consumer). Queries must not wait out their timeout for replies nobody reads: from the
+// cancel on they fail at once, until the reply queue is declared and consumed again, which
+// happens at once.
 func TestFakeReplyConsumerCancelled(t *testing.T) {
-	srv, c, _, sc := startFake(t, nil)
-	tags := srv.ConsumerTags(c.ReplyQueue())
+	srv, c, f, sc := startFake(t, nil)
+	q := c.ReplyQueue()
+	tags := srv.ConsumerTags(q)
 	if len(tags) != 1 || !sc.CancelConsumer(tags[0]) {
 		t.Fatalf("reply consumer %v", tags)
 	}
 	srv.OnPublish(responder(srv, c, ""))
-	_, err := c.Query(request("k"), "m1", time.Now().Add(200*time.Millisecond))
-	if status.CodeOf(err) == status.Timeout {
-		t.Skipf("BUG: after the broker cancelled the reply queue's consumer, queries still start and wait out their timeout (%v): "+
-			"receiveReplies ends but repliesReady stays true and nothing consumes the reply queue again until a reconnect", err)
+	// (a query sent before the client handled the cancel loses its reply, the queue being
+	// gone, and waits out its timeout as any query whose reply does not come: so this waits
+	// for the cancel to be handled)
+	f.log.waitFor(t, "kazoo_query unavailable: reply queue "+q+" no longer consumed, the broker cancelled its consumer")
+	start := time.Now()
+	if _, err := c.Query(request("k"), "m1", deadline()); err != nil {
+		wantCode(t, err, status.NoBroker, "no reply queue (kazoo_query unavailable on this connection")
+	}
+	if d := time.Since(start); d > wait/2 {
+		t.Fatalf("the query took %v", d)
+	}
+	f.log.waitFor(t, "kazoo_query available again: reply queue "+q+" set up")
+	if reply, err := c.Query(request("k"), "m2", deadline()); err != nil || !strings.Contains(string(reply), `"m2"`) {
+		t.Fatalf("query after the consumer came back: %s, %v", reply, err)
+	}
+	if now := srv.ConsumerTags(q); len(now) != 1 || now[0] == tags[0] {
+		t.Errorf("reply queue consumers %v (the cancelled one: %s)", now, tags[0])
+	}
+	if !srv.Bound(q, "targeted", q) {
+		t.Error("the reply queue is not bound to targeted again")
+	}
+	if n := strings.Count(f.log.String(), "kazoo_query unavailable"); n != 1 {
+		t.Errorf("%d log lines about kazoo_query unavailable, want 1:\n%s", n, f.log.String())
 	}
 }
 
@@ -200,7 +227,8 @@ func TestFakeReplyConsumerCancelled(t *testing.T) {
 // broker learns of it from its own heartbeat timeout, seconds later), so the old connection
 // still owns the exclusive reply queue, whose name is the same on every connection of the
 // process (node-pid-broker id): the new connection cannot declare it (405 RESOURCE_LOCKED).
-// Queries should come back once the broker dropped the old connection.
+// The reply queue is set up again (Options.ReplyRetry) until the broker dropped the old
+// connection, with one log line for the outage; queries fail at once meanwhile.
 func TestFakeReplyQueueStillLocked(t *testing.T) {
 	srv := amqpfake.NewServer()
 	srv.SetHeartbeat(time.Second)
@@ -218,11 +246,31 @@ func TestFakeReplyQueueStillLocked(t *testing.T) {
 	}
 	f.log.waitFor(t, "kazoo_query unavailable: declaring reply queue kamailio@test-")
 	f.log.waitFor(t, "RESOURCE_LOCKED")
+	_, err := c.StartQuery(request("k"), "m0", nil)
+	wantCode(t, err, status.NoBroker, "no reply queue (kazoo_query unavailable on this connection, see the log)")
+	// retried, one log line for them all
+	declaredOnNew := func() int {
+		n := 0
+		for _, e := range srv.Events() {
+			if e.Method == "queue.declare" && e.Conn != old {
+				n++
+			}
+		}
+		return n
+	}
+	for timeout := time.Now().Add(wait); declaredOnNew() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(timeout) {
+			t.Fatalf("the reply queue was declared %d times on the new connection", declaredOnNew())
+		}
+	}
 	old.Drop() // the broker's heartbeat timeout
 	<-old.Done()
+	f.log.waitFor(t, "kazoo_query available again: reply queue "+c.ReplyQueue()+" set up")
 	srv.OnPublish(responder(srv, c, ""))
 	if _, err := c.Query(request("k"), "m1", deadline()); err != nil {
-		t.Skipf("BUG: %v: setupReplies runs once per connection; after a 405 on the reply queue (the broker still "+
-			"holds the previous connection), kazoo_query stays unavailable on this connection until it is lost", err)
+		t.Fatal(err)
+	}
+	if n := strings.Count(f.log.String(), "kazoo_query unavailable"); n != 1 {
+		t.Errorf("%d log lines about kazoo_query unavailable, want 1:\n%s", n, f.log.String())
 	}
 }

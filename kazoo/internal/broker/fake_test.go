@@ -42,6 +42,7 @@ func newFixture(t *testing.T, dial func(network, addr string) (net.Conn, error))
 		Node:           "kamailio@test",
 		MinBackoff:     time.Millisecond,
 		MaxBackoff:     5 * time.Millisecond,
+		ReplyRetry:     Retry{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Factor: 2},
 		Dial:           dial,
 		OnChange: func(c *Conn, open bool, _ *Session, reason string) {
 			select {

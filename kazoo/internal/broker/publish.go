@@ -90,14 +90,27 @@ func (c *Conn) refused(pc *pubChannel, exchange string) error {
 	defer grace.Stop()
 	select {
 	case <-pc.closed:
-		if pc.closeErr != nil {
-			return status.Errorf(status.Rejected, "broker %s refused the message to exchange %q: %s",
-				c.Broker.Masked(), exchange, pc.closeErr.Reason)
-		}
-		return status.Errorf(status.NoBroker, "broker %s: connection lost before the confirm", c.Broker.Masked())
+		return c.channelEnded(pc, exchange, "confirm")
 	case <-grace.C:
 		return status.Errorf(status.Rejected, "broker %s nacked the message to exchange %q", c.Broker.Masked(), exchange)
 	}
+}
+
+// channelEnded is the error of a request whose channel pc closed (pc.closed is closed)
+// before its confirm or reply (awaited): the broker refused the message (a channel
+// exception such as 404 for an unknown exchange), or the connection was lost, and with it
+// every channel (amqp091 closes each with the connection's error: EOF, 320
+// CONNECTION_FORCED). A lost connection is NoBroker, as for a publish with no connection:
+// the message may or may not have reached the broker, and a spool takes it.
+func (c *Conn) channelEnded(pc *pubChannel, exchange, awaited string) error {
+	switch {
+	case pc.closeErr == nil:
+		return status.Errorf(status.NoBroker, "broker %s: connection lost before the %s", c.Broker.Masked(), awaited)
+	case pc.connLost:
+		return status.Errorf(status.NoBroker, "broker %s: connection lost before the %s: %s", c.Broker.Masked(), awaited, pc.closeErr.Reason)
+	}
+	return status.Errorf(status.Rejected, "broker %s refused the message to exchange %q: %s",
+		c.Broker.Masked(), exchange, pc.closeErr.Reason)
 }
 
 // PublishPending is a publish sent and waiting for the broker's confirm (a value, kept by

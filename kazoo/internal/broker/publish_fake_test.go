@@ -112,13 +112,19 @@ func TestFakeNackThenChannelClosed(t *testing.T) {
 func TestFakeConnectionLostBeforeConfirm(t *testing.T) {
 	srv, c, f, _ := startFake(t, nil)
 	srv.OnPublish(func(p *amqpfake.Publish) { p.Conn.Drop() })
-	err := c.Publish(event, deadline())
-	se, ok := err.(*status.Error)
-	if !ok || se.Code != status.NoBroker {
-		t.Skipf("BUG: a connection lost before the confirm is reported as %v (code %d), not as a lost connection (NoBroker): "+
-			"amqp091 closes the channel with the connection's error, so refused() takes it for the broker's refusal", err, status.CodeOf(err))
-	}
-	wantCode(t, err, status.NoBroker, "connection lost before the confirm")
+	// amqp091 closes the channel with the connection's error (EOF): not the broker's refusal
+	wantCode(t, c.Publish(event, deadline()), status.NoBroker, "connection lost before the confirm: EOF")
+	f.until(1, true)
+}
+
+// The broker closes the connection (320 CONNECTION_FORCED: shut down, or closed by an
+// operator) while a publish waits for its confirm: a lost connection too, with its reason.
+func TestFakeForcedCloseBeforeConfirm(t *testing.T) {
+	srv, c, f, _ := startFake(t, nil)
+	srv.OnPublish(func(p *amqpfake.Publish) {
+		p.Conn.Close(320, "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'")
+	})
+	wantCode(t, c.Publish(event, deadline()), status.NoBroker, "connection lost before the confirm: CONNECTION_FORCED")
 	f.until(1, true)
 }
 

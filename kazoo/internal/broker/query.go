@@ -21,32 +21,132 @@ const targetedExchange = "targeted"
 // UI, exclusive and auto-delete so that it dies with the connection.
 func (c *Conn) ReplyQueue() string { return c.replyQueue }
 
-// setupReplies declares the reply queue, binds it to "targeted" and consumes it. Runs in
-// maintain() after each connect.
-func (c *Conn) setupReplies(conn *amqp.Connection, oversized *oversizedLog) error {
+// setupReplies declares the reply queue, binds it to "targeted" and consumes it, on a
+// channel of its own. Once the consumer stops without its connection ending (the broker
+// cancelled it: basic.cancel, the queue was deleted; or it closed the channel), ended gets
+// why; when the connection ends, conn.IsClosed() tells.
+func (c *Conn) setupReplies(conn *amqp.Connection, oversized *oversizedLog) (ended <-chan string, err error) {
 	ch, err := conn.Channel()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fail := func(what string, err error) error {
 		_ = ch.Close()
 		return fmt.Errorf("%s: %v", what, err)
 	}
 	if err := ch.ExchangeDeclare(targetedExchange, "direct", false, false, false, false, nil); err != nil {
-		return fail("declaring exchange targeted", err)
+		return nil, fail("declaring exchange targeted", err)
 	}
 	if _, err := ch.QueueDeclare(c.replyQueue, false, true, true, false, nil); err != nil {
-		return fail("declaring reply queue "+c.replyQueue, err)
+		return nil, fail("declaring reply queue "+c.replyQueue, err)
 	}
 	if err := ch.QueueBind(c.replyQueue, c.replyQueue, targetedExchange, false, nil); err != nil {
-		return fail("binding reply queue", err)
+		return nil, fail("binding reply queue", err)
 	}
+	// amqp091 sends the cancel before it ends the deliveries
+	cancels := ch.NotifyCancel(make(chan string, 1))
+	closes := ch.NotifyClose(make(chan *amqp.Error, 1))
 	deliveries, err := ch.Consume(c.replyQueue, "", true, true, false, false, nil)
 	if err != nil {
-		return fail("consuming reply queue", err)
+		return nil, fail("consuming reply queue", err)
 	}
-	go c.receiveReplies(deliveries, oversized)
-	return nil
+	why := make(chan string, 1)
+	go func() {
+		c.receiveReplies(deliveries, oversized)
+		reason := "its channel closed"
+		select {
+		case <-cancels:
+			reason = "the broker cancelled its consumer (basic.cancel: the queue was deleted, or its node went down)"
+		case e := <-closes:
+			if e != nil {
+				reason = "the broker closed its channel: " + e.Error()
+			}
+		default:
+		}
+		why <- reason
+		_ = ch.Close() // a cancelled consumer's channel is still open
+	}()
+	return why, nil
+}
+
+// keepReplies keeps the reply queue consumed on conn until done (the connection ended):
+// when setting it up failed (the usual cause: 405 RESOURCE_LOCKED while the broker still
+// holds the queue for this process's previous connection, which it has not noticed dead)
+// or the broker stopped its consumer (ended), it sets the queue up again, waiting
+// Options.ReplyRetry between failures. Queries fail at once meanwhile (repliesReady is
+// false). One log line when kazoo_query becomes unavailable and one when it is back. err
+// and ended are the outcome of the first setup, which maintain did.
+func (c *Conn) keepReplies(conn *amqp.Connection, oversized *oversizedLog, done <-chan struct{}, ended <-chan string, err error) {
+	failures := 0   // failed setups in a row
+	logged := false // kazoo_query reported unavailable, and not back yet
+	for {
+		if err != nil {
+			if conn.IsClosed() { // the connection's loss is maintain's to report
+				return
+			}
+			failures++
+			if !logged {
+				c.log.Errorf("broker %s: kazoo_query unavailable: %v; retrying", c.Broker.Masked(), err)
+				logged = true
+			}
+			if !sleepUntil(c.opt.ReplyRetry.Delay(failures-1), done) {
+				return
+			}
+			ended, err = c.setupReplies(conn, oversized)
+			continue
+		}
+		if !c.setRepliesReady(done, true) {
+			return
+		}
+		if logged {
+			after := ""
+			if failures > 0 {
+				after = fmt.Sprintf(" after %d failed attempts", failures)
+			}
+			c.log.Infof("broker %s: kazoo_query available again: reply queue %s set up%s", c.Broker.Masked(), c.replyQueue, after)
+			logged = false
+		}
+		failures = 0
+		var why string
+		select {
+		case <-done:
+			return
+		case why = <-ended:
+		}
+		if !c.setRepliesReady(done, false) || conn.IsClosed() {
+			return
+		}
+		c.log.Errorf("broker %s: kazoo_query unavailable: reply queue %s no longer consumed, %s; setting it up again",
+			c.Broker.Masked(), c.replyQueue, why)
+		logged = true
+		ended, err = c.setupReplies(conn, oversized)
+	}
+}
+
+// setRepliesReady sets repliesReady unless the connection of the caller ended (done);
+// false when it did.
+func (c *Conn) setRepliesReady(done <-chan struct{}, ready bool) bool {
+	c.repliesMu.Lock()
+	defer c.repliesMu.Unlock()
+	select {
+	case <-done:
+		return false
+	default:
+	}
+	c.repliesReady.Store(ready)
+	return true
+}
+
+// sleepUntil waits d; false when done was closed first.
+func sleepUntil(d time.Duration, done <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (c *Conn) receiveReplies(deliveries <-chan amqp.Delivery, oversized *oversizedLog) {
@@ -129,7 +229,11 @@ type Pending struct {
 // returns it and the query ends at once instead of waiting out its timeout.
 func (c *Conn) StartQuery(m Message, msgID string, notify func()) (Pending, error) {
 	if !c.repliesReady.Load() {
-		return Pending{}, status.Errorf(status.NoBroker, "broker %s: no reply queue (not connected)", c.Broker.Masked())
+		why := "not connected"
+		if c.current() != nil {
+			why = "kazoo_query unavailable on this connection, see the log"
+		}
+		return Pending{}, status.Errorf(status.NoBroker, "broker %s: no reply queue (%s)", c.Broker.Masked(), why)
 	}
 	wait, ok := c.replies.register(msgID, notify)
 	if !ok {
@@ -168,10 +272,7 @@ func (p *Pending) Result() (reply []byte, done bool, err error) {
 		return nil, true, status.Errorf(status.Rejected, "reply of %d bytes is larger than amqp_max_payload (%d): dropped unread",
 			p.ev.oversized.Size, p.ev.oversized.Limit)
 	case p.ev.closed != nil:
-		if p.ev.closed.closeErr == nil {
-			return nil, true, status.Errorf(status.NoBroker, "broker %s: connection lost before the reply", p.c.Broker.Masked())
-		}
-		return nil, true, p.c.refused(p.ev.closed, p.m.Exchange)
+		return nil, true, p.c.channelEnded(p.ev.closed, p.m.Exchange, "reply")
 	}
 	return p.ev.body, true, nil
 }
