@@ -56,6 +56,14 @@ kamailio -f "$cfg" -P "$work/kamailio.pid" -Y "$work" -w "$work" \
 	-DD -E >"$work/kamailio.log" 2>&1 &
 kam_pid=$!
 for _ in $(seq 100); do kamcmd -s "unix:$work/ctl" core.version >/dev/null 2>&1 && break; sleep 0.1; done
+# the SIP workers connect in the background after they start; the registrar refuses a
+# REGISTER while its process has no connection ($xavp(amqpc)), so wait until none is
+# still connecting
+for _ in $(seq 100); do
+	status=$(kamcmd -s "unix:$work/ctl" kazoo.status 2>/dev/null) || status=""
+	case "$status" in *open*) case "$status" in *connecting*) ;; *) break ;; esac ;; esac
+	sleep 0.1
+done
 
 echo "== sipp registers alice (401 challenge, then REGISTER with digest credentials)"
 if (cd "$work" && sipp -sf "$OLDPWD/tests/sipp/register_auth.xml" -s alice -key realm demo.kazoo.test \
