@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -50,19 +51,50 @@ func localConnections(c *harness.RabbitCluster, i int) int {
 
 // clusterEvents publishes events through conn and checks each runs its route once.
 type clusterEvents struct {
-	t    *testing.T
-	conn *amqp.Connection
-	outQ *harness.Queue
-	next int
-	seen map[string]bool
+	t     *testing.T
+	conn  *amqp.Connection
+	outQ  *harness.Queue
+	next  int
+	nacks int // publishes the cluster refused and that were sent again
+	seen  map[string]bool
 }
 
-// publish sends event c<n> and returns its Msg-ID.
+// publish sends event c<n> and returns its Msg-ID. A publish the broker nacks is sent
+// again: RabbitMQ nacks what it cannot enqueue while a quorum queue elects a new leader,
+// and a publisher of Kazoo events retries those too.
 func (e *clusterEvents) publish() string {
+	e.t.Helper()
 	e.next++
 	id := fmt.Sprintf("c%d", e.next)
-	publishTo(e.t, e.conn, "kz_cluster", "c.x", fmt.Sprintf(`{"Event-Category": "other", "Event-Name": "cluster", "Msg-ID": %q}`, id))
+	body := fmt.Sprintf(`{"Event-Category": "other", "Event-Name": "cluster", "Msg-ID": %q}`, id)
+	deadline := time.Now().Add(30 * time.Second)
+	for !e.publishConfirmed(body) {
+		e.nacks++
+		if time.Now().After(deadline) {
+			e.t.Fatalf("event %s: the cluster nacked it for 30 s", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return id
+}
+
+// publishConfirmed publishes body to kz_cluster and tells whether the broker acked it.
+func (e *clusterEvents) publishConfirmed(body string) bool {
+	e.t.Helper()
+	ch, err := e.conn.Channel()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.Confirm(false); err != nil {
+		e.t.Fatal(err)
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "kz_cluster", "c.x", false, false,
+		amqp.Publishing{ContentType: "application/json", Body: []byte(body)})
+	if err != nil {
+		e.t.Fatalf("publish to kz_cluster: %v", err)
+	}
+	return dc.Wait()
 }
 
 // waitRun waits until the route ran for id (and notes every other event seen meanwhile).
@@ -131,6 +163,7 @@ func clusterOutage(t *testing.T, c *harness.RabbitCluster, k *harness.Kamailio, 
 		t.Fatalf("Kamailio has no connection on node %d (%d)", victim, conns)
 	}
 
+	nacksBefore := ev.nacks
 	begin := time.Now()
 	if kill {
 		c.Kill(t, victim)
@@ -161,8 +194,8 @@ func clusterOutage(t *testing.T, c *harness.RabbitCluster, k *harness.Kamailio, 
 			t.Fatalf("event %s, published after node %d was %s, did not run its route\n%s", id, victim, how, k.Log())
 		}
 	}
-	t.Logf("node %d %s in %v; the first event published after that ran its route %v after the %s began (%d events after it, all run); quorum leader now: node %d",
-		victim, how, gone.Round(time.Millisecond), recovered.Round(time.Millisecond), event, len(after), quorumLeader(t, c, survivor))
+	t.Logf("node %d %s in %v; the first event published after that ran its route %v after the %s began (%d events after it, all run); quorum leader now: node %d; publishes nacked and sent again: %d",
+		victim, how, gone.Round(time.Millisecond), recovered.Round(time.Millisecond), event, len(after), quorumLeader(t, c, survivor), ev.nacks-nacksBefore)
 
 	startAt := time.Now()
 	c.Start(t, victim)
