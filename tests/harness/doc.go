@@ -1,6 +1,6 @@
 // Package harness runs the real components needed by the end-to-end tests of
-// kazoo.so: a private RabbitMQ node, Kamailio (foreground or daemon mode) and
-// sipp.
+// kazoo.so: a private RabbitMQ node or a cluster of them (StartRabbitCluster),
+// Kamailio (foreground or daemon mode) and sipp.
 //
 // Rules the harness follows (and that callers can rely on):
 //

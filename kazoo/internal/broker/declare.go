@@ -1,6 +1,9 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -10,8 +13,9 @@ import (
 
 // declare declares what the C module declares for a binding, with the same names, flags
 // and (empty) arguments, so that objects it created are accepted as they are: the exchange,
-// the exchanges bound to it, the queue and its bindings. Returns the queue's name (the
-// broker's for an unnamed queue).
+// the exchanges bound to it, the queue and its bindings. Only a description with queue
+// "arguments" (which the C module did not have) declares the queue with them. Returns the
+// queue's name (the broker's for an unnamed queue).
 func declare(ch *amqp.Channel, sub subscription.Subscription) (string, error) {
 	if err := declareExchanges(ch, sub); err != nil {
 		return "", err
@@ -22,10 +26,10 @@ func declare(ch *amqp.Channel, sub subscription.Subscription) (string, error) {
 	if q.Passive {
 		declared, err = ch.QueueDeclarePassive(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
 	} else {
-		declared, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, nil)
+		declared, err = ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Table())
 	}
 	if err != nil {
-		return "", err
+		return "", queueDeclareError(q, err)
 	}
 	for _, rk := range sub.RoutingKeys {
 		if err := ch.QueueBind(declared.Name, rk, sub.Exchange.Name, false, nil); err != nil {
@@ -52,6 +56,28 @@ func declareExchanges(ch *amqp.Channel, sub subscription.Subscription) error {
 		}
 	}
 	return nil
+}
+
+// queueDeclareError names the queue and what was asked: RabbitMQ's 406 text names only the
+// one flag or argument it compared first ("inequivalent arg 'x-queue-type' for queue ...:
+// received the value 'quorum' of type 'longstr' but current is none"), and a queue's flags
+// and arguments cannot be changed in place, only by deleting the queue.
+func queueDeclareError(q subscription.Queue, err error) error {
+	var amqpErr *amqp.Error
+	if errors.As(err, &amqpErr) && amqpErr.Code == amqp.PreconditionFailed {
+		return fmt.Errorf("queue %q exists with other flags or arguments than declared (durable=%t auto_delete=%t exclusive=%t arguments=%s); delete it or declare it as it is: %w",
+			q.Name, q.Durable, q.AutoDelete, q.Exclusive, formatArguments(q.Arguments), err)
+	}
+	return fmt.Errorf("declaring queue %q: %w", q.Name, err)
+}
+
+// formatArguments lists arguments as key=value, {} for none.
+func formatArguments(args []subscription.Argument) string {
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		parts = append(parts, fmt.Sprintf("%s=%v", a.Key, a.Value()))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
 
 func exchangeDeclare(ch *amqp.Channel, x subscription.Exchange) error {

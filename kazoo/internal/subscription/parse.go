@@ -22,10 +22,10 @@ var (
 		"exchange-def", "queue-def", "exchange-bindings",
 		"no_ack", "wait_for_consumer_ack", "federate",
 		"event_key", "event_subkey",
-		"consistent-worker", "consistent-worker-key", "name",
+		"consistent-worker", "consistent-worker-key", "name", "arguments",
 	}
 	exchangeDefKeys = []string{"type", "passive", "durable", "auto_delete", "internal"}
-	queueDefKeys    = []string{"passive", "durable", "exclusive", "auto_delete"}
+	queueDefKeys    = []string{"passive", "durable", "exclusive", "auto_delete", "arguments"}
 	bindingKeys     = []string{"type", "routing", "passive", "durable", "auto_delete", "internal"}
 )
 
@@ -139,6 +139,9 @@ func (r *reader) subscription(root object) (Subscription, error) {
 	if err := checkShortstr(root.at("queue"), "queue name", q.Name); err != nil {
 		return Subscription{}, err
 	}
+	if err := checkReplicated(q, s.NoAck); err != nil {
+		return Subscription{}, err
+	}
 	s.Queue = q
 
 	keys, given, err := routing(root)
@@ -180,6 +183,7 @@ func (r *reader) exchange(o object) (x Exchange, err error) {
 
 // queue follows kz_amqp_queue_from_json (auto_delete defaults to true, as
 // kz_amqp_queue_new sets it), except for the name, which the caller sets.
+// "arguments" is this module's: the C module declared every queue without.
 func (r *reader) queue(o object) (q Queue, err error) {
 	if q.Passive, err = r.flag(o, "passive", false); err != nil {
 		return
@@ -190,7 +194,10 @@ func (r *reader) queue(o object) (q Queue, err error) {
 	if q.Exclusive, err = r.flag(o, "exclusive", false); err != nil {
 		return
 	}
-	q.AutoDelete, err = r.flag(o, "auto_delete", true)
+	if q.AutoDelete, err = r.flag(o, "auto_delete", true); err != nil {
+		return
+	}
+	q.Arguments, err = r.arguments(o)
 	return
 }
 
@@ -273,8 +280,8 @@ func routing(o object) (keys []string, given bool, err error) {
 // "exchange-def" / "queue-def" supply them: they look meaningful but are not.
 func (r *reader) shadowed(root object, hasExDef, hasQDef bool) {
 	var ignored []string
-	for _, k := range []string{"type", "passive", "durable", "auto_delete", "internal", "exclusive"} {
-		usedByExchange := k != "exclusive" && !hasExDef
+	for _, k := range []string{"type", "passive", "durable", "auto_delete", "internal", "exclusive", "arguments"} {
+		usedByExchange := k != "exclusive" && k != "arguments" && !hasExDef
 		usedByQueue := k != "type" && k != "internal" && !hasQDef
 		if !usedByExchange && !usedByQueue && root.get(k) != nil {
 			ignored = append(ignored, strconv.Quote(k))

@@ -30,6 +30,9 @@
 //     errors. The same checks apply to "exchange-bindings" sources.
 //   - A null array element in "routing" is an error (the C module crashed
 //     on it: strlen(NULL)).
+//   - "arguments" (at the root or in "queue-def") is new: queue.declare
+//     arguments, type-checked (see arguments.go). A quorum or stream queue
+//     with flags RabbitMQ refuses for it is an error.
 package subscription
 
 import (
@@ -49,6 +52,22 @@ type Exchange struct {
 type Queue struct {
 	Name                                    string
 	Passive, Durable, Exclusive, AutoDelete bool
+	// Arguments are the queue.declare arguments ("arguments"), in the order
+	// given; none for the C module's descriptions, which had no such key.
+	Arguments []Argument `json:",omitempty"`
+}
+
+// Table is the queue's arguments as amqp091-go sends them; nil when there
+// are none, as the C module sent an empty table.
+func (q Queue) Table() map[string]any {
+	if len(q.Arguments) == 0 {
+		return nil
+	}
+	t := make(map[string]any, len(q.Arguments))
+	for _, a := range q.Arguments {
+		t[a.Key] = a.Value()
+	}
+	return t
 }
 
 // ExchangeBinding is one "exchange-bindings" entry: Source is declared, then
