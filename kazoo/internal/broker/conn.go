@@ -47,8 +47,7 @@ type Options struct {
 	WriteTimeout   time.Duration // bound on every socket write (the publish timeout)
 	ConnectionName string        // shown by rabbitmqctl list_connections
 	Node           string        // kamailio@<node_hostname>, for reply queue names
-	MinBackoff     time.Duration // reconnect policy (see reconnectRetry) where set
-	MaxBackoff     time.Duration
+	Reconnect      Retry         // the waits between connect attempts (zero: reconnectRetry)
 	// OnChange, when set, is called from the connection's own goroutine after it opened
 	// (open=true, s is the new session, for consumers) and after it was lost or a connect
 	// attempt failed (open=false, s nil, reason says why). It must not block: consumers
@@ -81,9 +80,6 @@ type Conn struct {
 	Broker config.Broker
 	opt    Options
 	log    *klog.Logger
-	// reconnect: the waits between connect attempts (Options.MinBackoff/MaxBackoff over
-	// reconnectRetry)
-	reconnect Retry
 
 	errors    atomic.Int64           // failed connects and losses since start
 	blocked   atomic.Pointer[string] // the broker's reason while it blocks the connection
@@ -127,16 +123,10 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRoute
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second
 	}
-	reconnect := reconnectRetry
-	if opt.MinBackoff > 0 {
-		reconnect.Initial = opt.MinBackoff
-	}
-	if opt.MaxBackoff > 0 {
-		reconnect.Max = opt.MaxBackoff
-	}
+	opt.Reconnect = opt.Reconnect.orDefault(reconnectRetry)
 	opt.ConsumeRetry = opt.ConsumeRetry.orDefault(consumeRetry)
 	opt.ReplyRetry = opt.ReplyRetry.orDefault(replyRetry)
-	c := &Conn{Broker: b, opt: opt, log: log, reconnect: reconnect, firstDone: make(chan struct{}),
+	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,
 		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
 	c.setState(Connecting)
@@ -206,7 +196,7 @@ func (c *Conn) TakeOversized(consumerTag string, deliveryTag uint64) (*Oversized
 func (c *Conn) endFirstAttempt() { c.firstOnce.Do(func() { close(c.firstDone) }) }
 
 // maintain keeps a connection and a publishing channel open, reconnecting with jittered
-// exponential backoff (c.reconnect).
+// exponential backoff (Options.Reconnect).
 func (c *Conn) maintain() {
 	failures := 0
 	for {
@@ -221,7 +211,7 @@ func (c *Conn) maintain() {
 				c.log.Errorf("cannot connect to AMQP broker %s (attempt %d, retrying): %v", c.Broker.Masked(), failures, err)
 			}
 			c.changed(false, nil, err.Error())
-			if !c.sleep(c.reconnect.Delay(failures - 1)) {
+			if !c.sleep(c.opt.Reconnect.Delay(failures - 1)) {
 				return
 			}
 			continue
@@ -268,7 +258,7 @@ func (c *Conn) maintain() {
 		c.errors.Add(1)
 		c.changed(false, nil, reason)
 		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
-		if !c.sleep(c.reconnect.Delay(0)) {
+		if !c.sleep(c.opt.Reconnect.Delay(0)) {
 			return
 		}
 	}

@@ -40,8 +40,7 @@ func newFixture(t *testing.T, dial func(network, addr string) (net.Conn, error))
 		WriteTimeout:   wait,
 		ConnectionName: "kamailio@test pid 1 test",
 		Node:           "kamailio@test",
-		MinBackoff:     time.Millisecond,
-		MaxBackoff:     5 * time.Millisecond,
+		Reconnect:      Retry{Initial: time.Millisecond, Max: 5 * time.Millisecond, Factor: 2, Jitter: 0.25},
 		ReplyRetry:     Retry{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, Factor: 2},
 		Dial:           dial,
 		OnChange: func(c *Conn, open bool, _ *Session, reason string) {

@@ -26,7 +26,7 @@ type Retry struct {
 // dead yet), passes by itself within the broker's heartbeat timeout, and kazoo_query is
 // unavailable until then, so it is retried soon and often, one log line per outage.
 var (
-	// reconnectRetry: NewConn, when Options.MinBackoff / MaxBackoff are not set.
+	// reconnectRetry: NewConn, when Options.Reconnect is not set.
 	reconnectRetry = Retry{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond, Factor: 2, Jitter: 0.25}
 	// consumeRetry: a subscription channel that failed, when Options.ConsumeRetry is not set.
 	consumeRetry = Retry{Initial: time.Second, Max: 30 * time.Second, Factor: 2}
