@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 7
+#define KZ_ABI_VERSION 8
 
 /* len bytes of C memory at ptr: an input, or an area Go writes in place */
 typedef struct kz_bytes {
@@ -267,7 +267,8 @@ int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, kz_bytes_t doc, kz_bu
  * the shim allocates (8-byte aligned): Go writes plain little-endian fields into them (no
  * Kamailio API), each with one atomic store at an offset of its size, the RPC process reads
  * them with one atomic load each.
- * Process slot (one per process that runs Go): struct kz_status_slot. After the brokers,
+ * Process slot (one per process that runs Go): struct kz_status_slot; goroutines and
+ * go_heap_live are refreshed at each broker change, query and memory-release look. After the brokers,
  * KZ_SC_COUNT u64 counters of the process (statistics summed over the processes when read:
  * kamcmd stats.get_statistics kazoo:).
  * Subscriptions area (written by consumer 1): u32 sequence (odd while writing), u32 length,
@@ -276,6 +277,7 @@ int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, kz_bytes_t doc, kz_bu
 #define KZ_STATUS_MAX_BROKERS 16
 enum kz_broker_state {
 	KZ_BROKER_CONNECTING = 0, KZ_BROKER_OPEN = 1, KZ_BROKER_DOWN = 2, KZ_BROKER_STOPPED = 3,
+	KZ_BROKER_IDLE = 4, /* not connected: the process has not needed it yet */
 	KZ_BROKER_STATE_COUNT
 };
 enum kz_status_counter {
@@ -302,7 +304,8 @@ struct kz_status_slot {
 	uint32_t pid;
 	uint32_t brokers; /* entries of broker[] in use */
 	uint32_t queries_in_flight;
-	uint32_t reserved; /* 0 */
+	uint32_t goroutines;   /* of the process's Go runtime */
+	uint64_t go_heap_live; /* bytes of live Go heap after the last collection */
 	struct kz_status_broker broker[KZ_STATUS_MAX_BROKERS];
 	uint64_t counters[KZ_SC_COUNT];
 };

@@ -85,7 +85,8 @@ void kz_rpc_subscriptions_writer(void)
 static const char *state_name(uint32_t s)
 {
 	static const char *names[KZ_BROKER_STATE_COUNT] = {[KZ_BROKER_CONNECTING] = "connecting",
-			[KZ_BROKER_OPEN] = "open", [KZ_BROKER_DOWN] = "down", [KZ_BROKER_STOPPED] = "stopped"};
+			[KZ_BROKER_OPEN] = "open", [KZ_BROKER_DOWN] = "down", [KZ_BROKER_STOPPED] = "stopped",
+			[KZ_BROKER_IDLE] = "idle"};
 	return s < KZ_BROKER_STATE_COUNT ? names[s] : "unknown";
 }
 
@@ -125,8 +126,10 @@ static void rpc_status(rpc_t *rpc, void *ctx)
 			continue;
 		if(rpc->add(ctx, "{", &proc) < 0)
 			return;
-		rpc->struct_add(proc, "dsd", "pid", (int)pid, "process", pt ? pt[i].desc : "",
-				"queries_in_flight", (int)shared_le32(&slot->queries_in_flight));
+		rpc->struct_add(proc, "dsddL", "pid", (int)pid, "process", pt ? pt[i].desc : "",
+				"queries_in_flight", (int)shared_le32(&slot->queries_in_flight), "goroutines",
+				(int)shared_le32(&slot->goroutines), "go_heap_live",
+				(long long)shared_le64(&slot->go_heap_live));
 		if(rpc->struct_add(proc, "[", "brokers", &brokers) < 0)
 			return;
 		n = (int)shared_le32(&slot->brokers);

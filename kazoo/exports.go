@@ -116,11 +116,11 @@ func kzgo_init(cfg C.kz_bytes_t, logFD C.int32_t, errBuf *C.kz_buf_t) (rc C.int3
 	if c.GoGCPercent != 0 {
 		debug.SetGCPercent(c.GoGCPercent)
 	}
-	if c.GoMemRelease > 0 {
-		go memrelease.Run(c.GoMemRelease)
-	}
 	log := klog.NewPipe(int(logFD), klog.FromKamailioDebug(c.LogLevel))
 	mod = module.New(c, log)
+	if c.GoMemRelease > 0 {
+		go memrelease.Run(c.GoMemRelease, mod.RefreshRuntimeStatus)
+	}
 	return C.KZ_OK
 }
 

@@ -153,8 +153,8 @@ func registrarTemplate(t *testing.T, example, extraDefines string) string {
 }
 
 // startRegistrar starts Kamailio with an example cfg and waits (bounded) until every process
-// running the module has its broker open (kamcmd kazoo.status): the SIP workers connect
-// after Kamailio answers RPC, and the examples refuse requests that come before.
+// running the module has its broker open or idle (kamcmd kazoo.status): the consumers
+// connect after Kamailio answers RPC, and a SIP worker at its first request.
 func startRegistrar(t *testing.T, example, url, extraDefines string) *harness.Kamailio {
 	t.Helper()
 	k := harness.StartKamailio(t, registrarTemplate(t, example, extraDefines), harness.KamailioOpts{Module: modulePath,
@@ -164,14 +164,15 @@ func startRegistrar(t *testing.T, example, url, extraDefines string) *harness.Ka
 }
 
 // waitAllConnected waits (bounded) until kamcmd kazoo.status shows the SIP workers and
-// consumer 1 with every broker connection open.
+// consumer 1, with every broker connection open or idle (not needed yet) and consumer 1's
+// open.
 func waitAllConnected(t *testing.T, k *harness.Kamailio) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		s := k.Kamcmd(t, "kazoo.status")
-		if strings.Contains(s, "udp receiver") && strings.Contains(s, "kazoo consumer 1") &&
-			strings.Count(s, "state:") == strings.Count(s, "state: open") {
+		if strings.Contains(s, "udp receiver") && consumersOpen(parseStatus(s)) &&
+			strings.Count(s, "state:") == strings.Count(s, "state: open")+strings.Count(s, "state: idle") {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -163,7 +163,10 @@ func startTLSPublisher(t *testing.T, r *harness.Rabbit, url, params string, secr
 			checkNoPassword(t, k.Log(), secrets...)
 		}
 	})
-	k = startPublisher(t, r, map[string]any{"URL": url, "Params": params})
+	// these tests are about what a failed or successful TLS connect reports; connecting at
+	// start keeps a publish from waiting for its own process's first attempt (on demand,
+	// the first publish of each worker waits up to the connect timeout for it)
+	k = startPublisher(t, r, map[string]any{"URL": url, "Params": params + "\nmodparam(\"kazoo\", \"amqp_connect_at_start\", 1)"})
 	return k
 }
 

@@ -20,7 +20,9 @@ const (
 	SlotPID             = 0
 	SlotBrokers         = 4
 	SlotQueriesInFlight = 8
-	SlotBroker          = 16 // the first broker entry
+	SlotGoroutines      = 12
+	SlotGoHeapLive      = 16
+	SlotBroker          = 24 // the first broker entry
 	BrokerEntrySize     = 24
 	SlotCounters        = SlotBroker + BrokerEntrySize*StatusMaxBrokers
 	SlotSize            = SlotCounters + 8*CounterCount
@@ -38,6 +40,7 @@ const (
 	BrokerOpen       = 1
 	BrokerDown       = 2
 	BrokerStopped    = 3
+	BrokerIdle       = 4 // not connected: the process has not needed it yet
 )
 
 // The counters of a process (kz_status_counter), summed over the processes into the
@@ -76,6 +79,12 @@ func (s Slot) SetPID(pid uint32) { store32(s[SlotPID:], pid) }
 func (s Slot) SetHeader(brokers, queriesInFlight uint32) {
 	store32(s[SlotBrokers:], brokers)
 	store32(s[SlotQueriesInFlight:], queriesInFlight)
+}
+
+// SetRuntime stores the process's goroutine count and live Go heap.
+func (s Slot) SetRuntime(goroutines uint32, heapLive uint64) {
+	store32(s[SlotGoroutines:], goroutines)
+	store64(s[SlotGoHeapLive:], heapLive)
 }
 
 // SetBroker stores broker entry i (< StatusMaxBrokers).

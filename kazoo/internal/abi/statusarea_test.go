@@ -21,6 +21,7 @@ func TestSlotLayout(t *testing.T) {
 	s := Slot(aligned(SlotSize))
 	s.SetPID(4242)
 	s.SetHeader(2, 5)
+	s.SetRuntime(17, 1<<40+3)
 	s.SetBroker(1, BrokerDown, true, 1700000000123, 9)
 	s.AddCounter(CounterAcked, 3)
 	s.AddCounter(CounterAcked, 1)
@@ -32,6 +33,7 @@ func TestSlotLayout(t *testing.T) {
 		got, want uint64
 	}{
 		{"pid", uint64(le32(0)), 4242}, {"brokers", uint64(le32(4)), 2}, {"in flight", uint64(le32(8)), 5},
+		{"goroutines", uint64(le32(12)), 17}, {"heap", le64(16), 1<<40 + 3},
 		{"state", uint64(le32(b)), 2}, {"blocked", uint64(le32(b + 4)), 1},
 		{"since", le64(b + 8), 1700000000123}, {"errors", le64(b + 16), 9},
 		{"acked", le64(SlotCounters + 8*CounterAcked), 4}, {"returned", le64(SlotCounters), 0},
@@ -40,7 +42,7 @@ func TestSlotLayout(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.name, c.got, c.want)
 		}
 	}
-	if SlotSize != 16+24*16+8*11 {
+	if SlotSize != 24+24*16+8*11 {
 		t.Errorf("slot size %d", SlotSize)
 	}
 }

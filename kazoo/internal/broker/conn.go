@@ -34,10 +34,11 @@ const (
 	Open                    // a publishing channel is usable
 	Down                    // lost or never reached; retrying with backoff
 	Stopped
+	Idle // never started: this process has not needed the broker yet (Pool connects on demand)
 )
 
 func (s State) String() string {
-	return [...]string{"connecting", "open", "down", "stopped"}[s]
+	return [...]string{"connecting", "open", "down", "stopped", "idle"}[s]
 }
 
 // Options shared by every connection of a process.
@@ -87,6 +88,7 @@ type Conn struct {
 	since     atomic.Int64  // unix nanos of the last state change
 	firstDone chan struct{} // closed when the first connect attempt ended, either way
 	firstOnce sync.Once
+	startOnce sync.Once
 
 	mu        sync.Mutex
 	conn      *amqp.Connection // nil unless Open
@@ -120,6 +122,13 @@ type pubChannel struct {
 
 // NewConn starts the goroutines of one broker connection; it returns at once.
 func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRouter) *Conn {
+	c := newIdleConn(b, opt, log, replies)
+	c.Start()
+	return c
+}
+
+// newIdleConn is a connection that connects once Start is called.
+func newIdleConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRouter) *Conn {
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 5 * time.Second
 	}
@@ -129,9 +138,37 @@ func NewConn(b config.Broker, opt Options, log *klog.Logger, replies *replyRoute
 	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,
 		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
-	c.setState(Connecting)
-	go c.maintain()
+	c.setState(Idle)
 	return c
+}
+
+// Start begins connecting (in the background) unless it already has or the connection
+// was closed; it returns at once.
+func (c *Conn) Start() {
+	c.startOnce.Do(func() {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		c.setState(Connecting)
+		go c.maintain()
+	})
+}
+
+// WaitFirstAttempt starts the connection if it is idle and waits until its first connect
+// attempt ended or the deadline passed.
+func (c *Conn) WaitFirstAttempt(deadline time.Time) {
+	c.Start()
+	if st, _ := c.State(); st != Connecting {
+		return
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-c.firstDone:
+	case <-t.C:
+	}
 }
 
 // State reports the connection state and since when.
@@ -151,6 +188,7 @@ func (c *Conn) Close() {
 	default:
 		close(c.stop)
 	}
+	c.startOnce.Do(func() { c.setState(Stopped) }) // never started: it never will be
 }
 
 // Errors counts failed connects and lost connections since the process started.

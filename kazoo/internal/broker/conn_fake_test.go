@@ -116,6 +116,7 @@ func TestFakeBlocked(t *testing.T) {
 	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@fake:5672/", 1)}, f.opt, klog.NewWriter(f.log, klog.Debug))
 	t.Cleanup(p.Close)
 	t.Cleanup(srv.Close)
+	p.ConnectAll()
 	f.until(1, true)
 	sc := srv.WaitAccepted(wait)
 	// serve() starts listening for connection.blocked only after OnChange reported the

@@ -10,18 +10,43 @@ import (
 
 // Pool is every broker of a process. Publishes go to the first open broker of the primary
 // zone in declaration order (the C module's failover rule).
+//
+// A pool connects on demand: a broker is connected the first time a request needs it
+// (Pick tries the primary zone's brokers in order and starts the next one only when those
+// before it failed; ByID starts the one named), so a process that never calls the module
+// holds no connection, and a process holds no connection to a failover broker while the
+// first one serves. ConnectAll connects every broker at once (consumer processes, and
+// amqp_connect_at_start).
 type Pool struct {
 	conns   []*Conn
 	replies *replyRouter
 }
 
-// NewPool connects to every broker in the background.
+// NewPool prepares a connection per broker; none connects before it is needed or
+// ConnectAll is called.
 func NewPool(brokers []config.Broker, opt Options, log *klog.Logger) *Pool {
 	p := &Pool{replies: newReplyRouter()}
 	for _, b := range brokers {
-		p.conns = append(p.conns, NewConn(b, opt, log, p.replies))
+		p.conns = append(p.conns, newIdleConn(b, opt, log, p.replies))
 	}
 	return p
+}
+
+// Started tells whether any connection has started.
+func (p *Pool) Started() bool {
+	for _, c := range p.conns {
+		if st, _ := c.State(); st != Idle {
+			return true
+		}
+	}
+	return false
+}
+
+// ConnectAll starts every connection that has not started yet.
+func (p *Pool) ConnectAll() {
+	for _, c := range p.conns {
+		c.Start()
+	}
 }
 
 // Conns lists the connections in declaration order.
@@ -35,9 +60,11 @@ func (p *Pool) Close() {
 }
 
 // pick returns the first open primary-zone connection that the broker does not block; when
-// none is open but one is still in its very first attempt (the process just started), it
-// waits for that attempt, so the first requests after a start are not failed for nothing.
-// blocked is the first open but blocked connection, for the error message.
+// none is open but one is still in its very first attempt (it was just started), it waits
+// for that attempt, so the first requests after a start are not failed for nothing. An
+// idle broker is started when every broker before it is down or blocked: failover
+// connects on demand. blocked is the first open but blocked connection, for the error
+// message.
 func (p *Pool) pick(deadline time.Time) (c, blocked *Conn) {
 	for {
 		var pending *Conn
@@ -45,7 +72,15 @@ func (p *Pool) pick(deadline time.Time) (c, blocked *Conn) {
 			if c.Broker.Zone != "" {
 				continue
 			}
-			switch st, _ := c.State(); st {
+			st, _ := c.State()
+			if st == Idle {
+				if pending != nil {
+					continue // the first attempt of an earlier broker decides whether this one is needed
+				}
+				c.Start()
+				st, _ = c.State()
+			}
+			switch st {
 			case Open:
 				if _, isBlocked := c.Blocked(); isBlocked {
 					if blocked == nil {
@@ -90,12 +125,15 @@ func (p *Pool) Pick(deadline time.Time) (*Conn, error) {
 	return c, nil
 }
 
-// ByID returns the broker with that id (1, 2, ... in declaration order), open or not.
-func (p *Pool) ByID(id int) *Conn {
+// ByID returns the broker with that id (1, 2, ... in declaration order), open or not; an
+// idle one is started and its first attempt waited for until deadline.
+func (p *Pool) ByID(id int, deadline time.Time) *Conn {
 	if id < 1 || id > len(p.conns) {
 		return nil
 	}
-	return p.conns[id-1]
+	c := p.conns[id-1]
+	c.WaitFirstAttempt(deadline)
+	return c
 }
 
 // InFlight counts the queries waiting for a reply in this process.

@@ -3,6 +3,7 @@ package broker
 import (
 	"net"
 	"testing"
+	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker/amqpfake"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/config"
@@ -10,8 +11,16 @@ import (
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
-// twoBrokers is a pool of two fake brokers, primary first.
+// twoBrokers is a pool of two fake brokers, primary first, both connecting at once
+// (ConnectAll, as in a consumer process).
 func twoBrokers(t *testing.T, primaryRefuses, secondaryRefuses bool) (*Pool, *fixture, *amqpfake.Server, *amqpfake.Server) {
+	p, f, primary, secondary := twoIdleBrokers(t, primaryRefuses, secondaryRefuses)
+	p.ConnectAll()
+	return p, f, primary, secondary
+}
+
+// twoIdleBrokers is a pool of two fake brokers that connects on demand.
+func twoIdleBrokers(t *testing.T, primaryRefuses, secondaryRefuses bool) (*Pool, *fixture, *amqpfake.Server, *amqpfake.Server) {
 	primary, secondary := amqpfake.NewServer(), amqpfake.NewServer()
 	if primaryRefuses {
 		primary.Refuse(nil)
@@ -97,6 +106,67 @@ func TestFakePoolPrefersPrimary(t *testing.T) {
 	}
 	if got := publishedTo(t, p, primary, secondary); got != "primary" {
 		t.Fatalf("published to %s", got)
+	}
+}
+
+// A pool connects on demand: nothing before the first request, then the primary only;
+// the second broker is connected when the first is lost, and the primary is used again
+// once it is back.
+func TestFakePoolConnectsOnDemand(t *testing.T) {
+	p, f, primary, secondary := twoIdleBrokers(t, false, false)
+	time.Sleep(20 * time.Millisecond)
+	if n := len(primary.Conns()) + len(secondary.Conns()); n != 0 || p.Started() {
+		t.Fatalf("%d connections before any request (started %v)", n, p.Started())
+	}
+	if st, _ := p.Conns()[0].State(); st != Idle {
+		t.Fatalf("state %v before any request, want idle", st)
+	}
+	if got := publishedTo(t, p, primary, secondary); got != "primary" {
+		t.Fatalf("published to %s", got)
+	}
+	if st, _ := p.Conns()[1].State(); st != Idle || len(secondary.Conns()) != 0 {
+		t.Fatalf("the second broker is %v (%d connections) while the first serves", st, len(secondary.Conns()))
+	}
+	primary.Refuse(nil)
+	primary.WaitAccepted(wait).Drop()
+	f.until(1, false)
+	if got := publishedTo(t, p, primary, secondary); got != "secondary" {
+		t.Fatalf("published to %s after the primary was lost", got)
+	}
+	primary.Accept()
+	f.until(1, true)
+	if got := publishedTo(t, p, primary, secondary); got != "primary" {
+		t.Fatalf("published to %s once the primary is back", got)
+	}
+}
+
+// While the primary's first attempt is under way, the second broker is not started; when
+// that attempt fails, it is, within the same request.
+func TestFakePoolFailoverOnFirstAttempt(t *testing.T) {
+	p, _, primary, secondary := twoIdleBrokers(t, true, false)
+	if got := publishedTo(t, p, primary, secondary); got != "secondary" {
+		t.Fatalf("published to %s while the primary refuses", got)
+	}
+}
+
+// ByID connects the broker it names and waits for its first attempt; an idle connection
+// closed before it started reports stopped.
+func TestFakePoolByIDAndClose(t *testing.T) {
+	p, _, _, secondary := twoIdleBrokers(t, false, false)
+	c := p.ByID(2, deadline())
+	if st, _ := c.State(); st != Open || len(secondary.Conns()) != 1 {
+		t.Fatalf("broker 2 is %v after ByID", st)
+	}
+	if st, _ := p.Conns()[0].State(); st != Idle {
+		t.Fatalf("broker 1 is %v, want idle", st)
+	}
+	p.Close()
+	if st, _ := p.Conns()[0].State(); st != Stopped {
+		t.Fatalf("an idle broker is %v after Close, want stopped", st)
+	}
+	p.Conns()[0].Start()
+	if st, _ := p.Conns()[0].State(); st != Stopped {
+		t.Fatalf("a closed broker is %v after Start, want stopped", st)
 	}
 }
 

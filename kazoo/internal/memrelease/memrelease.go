@@ -38,13 +38,17 @@ const idleBackoff = 32
 // Run looks every interval and releases when the heap allocated at least threshold bytes
 // since the last release or holds that much free, unless the process is busy: one forced
 // collection, then the free pages go back. A process that allocates nothing looks less and
-// less often (idleBackoff). Never returns.
-func Run(interval time.Duration) {
+// less often (idleBackoff). afterLook (may be nil) runs after each look. Never returns.
+func Run(interval time.Duration, afterLook func()) {
 	var r releaser
 	wait := interval
 	for {
 		time.Sleep(wait)
-		switch r.tick() {
+		o := r.tick()
+		if afterLook != nil {
+			afterLook()
+		}
+		switch o {
 		case idle:
 			wait = min(wait*2, interval*idleBackoff)
 		default:

@@ -43,7 +43,8 @@ type Module struct {
 	fields                     []payload.Field
 }
 
-// New starts the broker connections of this process (in the background).
+// New prepares the broker connections of this process: they connect when first needed,
+// or at once (in the background) with amqp_connect_at_start.
 func New(cfg *config.Config, log *klog.Logger) *Module {
 	opt := broker.Options{
 		Heartbeat:      cfg.Heartbeat,
@@ -66,6 +67,9 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	}
 	opt.TLS = tc
 	m.Pool = broker.NewPool(cfg.Brokers, opt, log)
+	if cfg.ConnectAtStart {
+		m.Pool.ConnectAll()
+	}
 	if cfg.SpoolMax > 0 {
 		m.spool = &spool{m: m, max: cfg.SpoolMax}
 	}
@@ -123,7 +127,7 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 	spoolable := true
 	if id, rk, ok := consumerRoute(routingKey); ok {
 		// a reply to a consumed message goes back through the broker it came from
-		if conn = m.Pool.ByID(id); conn == nil {
+		if conn = m.Pool.ByID(id, deadline); conn == nil {
 			return false, status.Errorf(status.Argument, "routing key %q names broker %d, but %d are configured", routingKey, id, len(m.Pool.Conns()))
 		}
 		msg.RoutingKey = rk

@@ -3,6 +3,7 @@ package module
 import (
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 )
@@ -55,7 +56,13 @@ func (m *Module) statusKeys() []statusKey {
 // "name\0value\0" pairs, with the keys of 2600hz's fork: "<zone>", "<zone>::default",
 // "default::<zone>", "default" and the broker URL (password masked) count open
 // connections; each with "::error" counts failed connects and losses since start.
+// A process that has not connected yet connects to the primary zone first (waiting at
+// most amqp_connect_timeout): the stock configs read these counters before they call the
+// module, and drop the request when they are 0.
 func (m *Module) AppendStatus(dst []byte) []byte {
+	if !m.Pool.Started() {
+		_, _ = m.Pool.Pick(time.Now().Add(m.Cfg.ConnectTimeout))
+	}
 	for _, k := range m.statusKeys() {
 		var open, errors int64
 		for _, c := range k.conns {

@@ -3,6 +3,8 @@ package module
 import (
 	"encoding/json"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +68,7 @@ func (m *Module) countQueryLatency(d time.Duration) {
 type statusArea struct {
 	mu       sync.Mutex // serialises writeStatus
 	slot     abi.Slot
+	heapLive [1]metrics.Sample // reused: no allocation per write
 	counters atomic.Pointer[abi.Slot] // the same slot, read without the lock by count
 }
 
@@ -94,11 +97,36 @@ func (m *Module) writeStatus() {
 	conns := m.Pool.Conns()
 	n := min(len(conns), abi.StatusMaxBrokers)
 	s.SetHeader(uint32(n), uint32(m.Pool.InFlight()))
+	m.status.writeRuntime()
 	for i, c := range conns[:n] {
 		st, since := c.State()
 		_, blocked := c.Blocked()
 		s.SetBroker(i, uint32(st), blocked, since.UnixMilli(), int64(c.Errors()))
 	}
+}
+
+// RefreshRuntimeStatus stores the goroutine count and live heap in this process's slot (the
+// memory releaser calls it at each look, so an idle process's figures stay current).
+func (m *Module) RefreshRuntimeStatus() {
+	m.status.mu.Lock()
+	defer m.status.mu.Unlock()
+	m.status.writeRuntime()
+}
+
+// writeRuntime stores the runtime figures; the caller holds mu.
+func (a *statusArea) writeRuntime() {
+	if a.slot == nil {
+		return
+	}
+	if a.heapLive[0].Name == "" {
+		a.heapLive[0].Name = "/gc/heap/live:bytes"
+	}
+	metrics.Read(a.heapLive[:])
+	var live uint64
+	if a.heapLive[0].Value.Kind() == metrics.KindUint64 {
+		live = a.heapLive[0].Value.Uint64()
+	}
+	a.slot.SetRuntime(uint32(runtime.NumGoroutine()), live)
 }
 
 // subscriptionsArea is where consumer 1 publishes its subscriptions for kazoo.subscriptions.

@@ -75,6 +75,7 @@ func (m *Module) StartWorker(index, ipcFD, notifyFD, controlFD int) (*Worker, er
 	go w.readAsync(async)
 	go w.readControl(control)
 	m.attachWorker(w)
+	m.Pool.ConnectAll() // a consumer consumes from every broker
 	return w, nil
 }
 

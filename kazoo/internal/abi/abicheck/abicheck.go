@@ -13,6 +13,8 @@ static inline int64_t kz_slot_size(void) { return sizeof(struct kz_status_slot);
 static inline int64_t kz_slot_pid(void) { return offsetof(struct kz_status_slot, pid); }
 static inline int64_t kz_slot_brokers(void) { return offsetof(struct kz_status_slot, brokers); }
 static inline int64_t kz_slot_in_flight(void) { return offsetof(struct kz_status_slot, queries_in_flight); }
+static inline int64_t kz_slot_goroutines(void) { return offsetof(struct kz_status_slot, goroutines); }
+static inline int64_t kz_slot_go_heap_live(void) { return offsetof(struct kz_status_slot, go_heap_live); }
 static inline int64_t kz_slot_broker(void) { return offsetof(struct kz_status_slot, broker); }
 static inline int64_t kz_slot_counters(void) { return offsetof(struct kz_status_slot, counters); }
 static inline int64_t kz_counters_offset(void) { return KZ_STATUS_COUNTERS_OFFSET; }
@@ -142,6 +144,8 @@ func Pairs() []Pair {
 		{"offsetof(kz_status_slot, pid)", int64(C.kz_slot_pid()), abi.SlotPID},
 		{"offsetof(kz_status_slot, brokers)", int64(C.kz_slot_brokers()), abi.SlotBrokers},
 		{"offsetof(kz_status_slot, queries_in_flight)", int64(C.kz_slot_in_flight()), abi.SlotQueriesInFlight},
+		{"offsetof(kz_status_slot, goroutines)", int64(C.kz_slot_goroutines()), abi.SlotGoroutines},
+		{"offsetof(kz_status_slot, go_heap_live)", int64(C.kz_slot_go_heap_live()), abi.SlotGoHeapLive},
 		{"offsetof(kz_status_slot, broker)", int64(C.kz_slot_broker()), abi.SlotBroker},
 		{"offsetof(kz_status_slot, counters)", int64(C.kz_slot_counters()), abi.SlotCounters},
 		{"KZ_STATUS_COUNTERS_OFFSET", int64(C.kz_counters_offset()), abi.SlotCounters},
@@ -154,10 +158,12 @@ func Pairs() []Pair {
 		{"KZ_BROKER_OPEN", C.KZ_BROKER_OPEN, abi.BrokerOpen},
 		{"KZ_BROKER_DOWN", C.KZ_BROKER_DOWN, abi.BrokerDown},
 		{"KZ_BROKER_STOPPED", C.KZ_BROKER_STOPPED, abi.BrokerStopped},
+		{"KZ_BROKER_IDLE", C.KZ_BROKER_IDLE, abi.BrokerIdle},
 		{"KZ_BROKER_CONNECTING (broker.Connecting)", C.KZ_BROKER_CONNECTING, int64(broker.Connecting)},
 		{"KZ_BROKER_OPEN (broker.Open)", C.KZ_BROKER_OPEN, int64(broker.Open)},
 		{"KZ_BROKER_DOWN (broker.Down)", C.KZ_BROKER_DOWN, int64(broker.Down)},
 		{"KZ_BROKER_STOPPED (broker.Stopped)", C.KZ_BROKER_STOPPED, int64(broker.Stopped)},
+		{"KZ_BROKER_IDLE (broker.Idle)", C.KZ_BROKER_IDLE, int64(broker.Idle)},
 		{"KZ_SC_RETURNED", C.KZ_SC_RETURNED, abi.CounterReturned},
 		{"KZ_SC_ACKED", C.KZ_SC_ACKED, abi.CounterAcked},
 		{"KZ_SC_REDELIVERED", C.KZ_SC_REDELIVERED, abi.CounterRedelivered},
