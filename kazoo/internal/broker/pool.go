@@ -59,23 +59,29 @@ func (p *Pool) Close() {
 	}
 }
 
+// hedgeAfter: a broker whose first attempt has not ended after this long (a node that
+// accepts TCP but never answers, a slow remote one) no longer holds back the next one.
+const hedgeAfter = 500 * time.Millisecond
+
 // pick returns the first open primary-zone connection that the broker does not block; when
 // none is open but one is still in its very first attempt (it was just started), it waits
 // for that attempt, so the first requests after a start are not failed for nothing. An
-// idle broker is started when every broker before it is down or blocked: failover
-// connects on demand. blocked is the first open but blocked connection, for the error
-// message.
+// idle broker is started when every broker before it is down or blocked, or has been in its
+// first attempt for hedgeAfter: failover connects on demand. blocked is the first open but
+// blocked connection, for the error message.
 func (p *Pool) pick(deadline time.Time) (c, blocked *Conn) {
 	for {
-		var pending *Conn
+		var connecting []*Conn // in their first attempt, in declaration order
+		idleLeft := false      // an idle broker waits for the first attempts before it
 		for _, c := range p.conns {
 			if c.Broker.Zone != "" {
 				continue
 			}
 			st, _ := c.State()
 			if st == Idle {
-				if pending != nil {
-					continue // the first attempt of an earlier broker decides whether this one is needed
+				if len(connecting) > 0 && !hedged(connecting[0]) {
+					idleLeft = true
+					continue
 				}
 				c.Start()
 				st, _ = c.State()
@@ -90,20 +96,55 @@ func (p *Pool) pick(deadline time.Time) (c, blocked *Conn) {
 				}
 				return c, nil
 			case Connecting:
-				if pending == nil {
-					pending = c
-				}
+				connecting = append(connecting, c)
 			}
 		}
-		if pending == nil {
+		if len(connecting) == 0 {
 			return nil, blocked
 		}
-		t := time.NewTimer(time.Until(deadline))
-		select {
-		case <-pending.firstDone:
-			t.Stop()
-		case <-t.C:
+		wake := deadline
+		if _, since := connecting[0].State(); idleLeft && since.Add(hedgeAfter).Before(wake) {
+			wake = since.Add(hedgeAfter)
+		}
+		if !waitFirstAttempts(connecting, wake) && !time.Now().Before(deadline) {
 			return nil, blocked
+		}
+	}
+}
+
+// hedged tells whether c has been in its first attempt for hedgeAfter.
+func hedged(c *Conn) bool {
+	_, since := c.State()
+	return time.Since(since) >= hedgeAfter
+}
+
+// waitFirstAttempts waits until one of cs ends its first attempt (true) or until (false).
+// With more than one (the rare hedged case) it looks every 10 ms.
+func waitFirstAttempts(cs []*Conn, until time.Time) bool {
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	if len(cs) == 1 {
+		select {
+		case <-cs[0].firstDone:
+			return true
+		case <-t.C:
+			return false
+		}
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, c := range cs {
+			select {
+			case <-c.firstDone:
+				return true
+			default:
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-t.C:
+			return false
 		}
 	}
 }

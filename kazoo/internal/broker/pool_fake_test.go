@@ -180,3 +180,44 @@ func TestFakePoolAllDown(t *testing.T) {
 		t.Fatalf("pick %v, %v", c, err)
 	}
 }
+
+// A primary that accepts the connection but never answers does not hold requests back for
+// its whole connect timeout: after hedgeAfter the next broker is connected too, and the
+// request goes there.
+func TestFakePoolHedgesSilentPrimary(t *testing.T) {
+	secondary := amqpfake.NewServer()
+	t.Cleanup(secondary.Close)
+	f := newFixture(t, func(network, addr string) (net.Conn, error) {
+		if addr == "secondary:5672" {
+			return secondary.Dial(network, addr)
+		}
+		ours, theirs := net.Pipe()
+		go func() { // reads what is sent, answers nothing
+			buf := make([]byte, 4096)
+			for {
+				if _, err := theirs.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		t.Cleanup(func() { theirs.Close() })
+		return ours, nil
+	})
+	f.opt.ConnectTimeout = 3 * time.Second
+	p := NewPool([]config.Broker{broker(t, "amqp://guest:guest@silent:5672/", 1), broker(t, "amqp://guest:guest@secondary:5672/", 2)},
+		f.opt, klog.NewWriter(f.log, klog.Debug))
+	t.Cleanup(p.Close)
+	start := time.Now()
+	if err := p.Publish(event, time.Now().Add(2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < hedgeAfter || took > hedgeAfter+time.Second {
+		t.Errorf("the publish took %v, want a little over %v", took, hedgeAfter)
+	}
+	if n := secondary.Count("basic.publish"); n != 1 {
+		t.Errorf("the secondary got %d publishes", n)
+	}
+	if st, _ := p.Conns()[0].State(); st != Connecting {
+		t.Errorf("the silent broker is %v, want still connecting", st)
+	}
+}
