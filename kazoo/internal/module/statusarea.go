@@ -68,7 +68,7 @@ func (m *Module) countQueryLatency(d time.Duration) {
 type statusArea struct {
 	mu       sync.Mutex // serialises writeStatus
 	slot     abi.Slot
-	heapLive [1]metrics.Sample // reused: no allocation per write
+	heapLive [1]metrics.Sample        // reused: no allocation per write
 	counters atomic.Pointer[abi.Slot] // the same slot, read without the lock by count
 }
 
