@@ -49,17 +49,28 @@ func quorumLeader(t *testing.T, c *harness.RabbitCluster, i int) int {
 	return -1
 }
 
-// localConnections counts the AMQP connections node i holds itself.
+// localConnections counts the AMQP connections node i holds itself for Kamailio (their
+// client-provided connection_name starts with kamailio@; the test's own connections have
+// none); -1
+// when the node does not answer.
 func localConnections(c *harness.RabbitCluster, i int) int {
-	out, err := c.Nodes[i].CtlErr("eval", "length(rabbit_networking:local_connections()).")
-	if err != nil {
-		return -1
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil {
-		return -1
-	}
+	n, _ := localConnectionsOut(c, i)
 	return n
+}
+
+func localConnectionsOut(c *harness.RabbitCluster, i int) (int, string) {
+	out, err := c.Nodes[i].CtlErr("eval", `length([P || P <- rabbit_networking:local_connections(), `+
+		`case catch rabbit_reader:info(P, [client_properties]) of [{client_properties, Props}] when is_list(Props) -> `+
+		`case lists:keyfind(<<"connection_name">>, 1, Props) of {_, longstr, N} -> binary:match(N, <<"kamailio@">>) =:= {0, 9}; _ -> false end; _ -> false end]).`)
+	if err != nil {
+		return -1, fmt.Sprintf("%v: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(lines[len(lines)-1]))
+	if err != nil {
+		return -1, out
+	}
+	return n, out
 }
 
 // clusterEvents publishes events through conn and checks each runs its route once.
@@ -177,9 +188,9 @@ func clusterOutage(t *testing.T, c *harness.RabbitCluster, k *harness.Kamailio, 
 			t.Fatalf("event %s did not run its route before node %d was %s\n%s", id, victim, how, k.Log())
 		}
 	}
-	conns := localConnections(c, victim)
+	conns, out := localConnectionsOut(c, victim)
 	if conns <= 0 {
-		t.Fatalf("Kamailio has no connection on node %d (%d)", victim, conns)
+		t.Fatalf("Kamailio has no connection on node %d (%d): %s", victim, conns, out)
 	}
 
 	nacksBefore := ev.nacks

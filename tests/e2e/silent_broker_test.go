@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,4 +87,41 @@ func TestSilentBroker(t *testing.T) {
 			t.Errorf("no connect failure line for %s\n%s", masked, k.Log())
 		}
 	})
+}
+
+// examples/kazoo-cluster.cfg as shipped, against three "nodes": the first refuses
+// connections (stopped), the second accepts TCP and never answers (hung), the third is a
+// real broker. Jobs sent as MESSAGEs are published persistent, reach the quorum queue the
+// example subscribes, and each runs its event route, which publishes a "done" message.
+func TestExampleCluster(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	cfg, err := os.ReadFile("../../examples/kazoo-cluster.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = r.CtlErr("delete_queue", "cluster-work") })
+	stopped := fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", harness.FreePort(t))
+	tmpl := "#!define SIP_LISTEN udp:127.0.0.1:{{.SipPort}}\n" +
+		"#!define AMQP_NODE1 \"" + stopped + "\"\n#!define AMQP_NODE2 \"" + silentBroker(t) + "\"\n" +
+		"#!define AMQP_NODE3 \"{{.Extra.URL}}\"\n" +
+		"#!define KAZOO_MODULE \"{{.Module}}\"\n#!define CTL_SOCKET \"unix:{{.CtlSocket}}\"\n" +
+		strings.Replace(string(cfg), "log_stderror=no", "log_stderror=yes", 1)
+	t.Cleanup(func() { _, _ = r.CtlErr("eval", `rabbit_exchange:delete(rabbit_misc:r(<<"/">>, exchange, <<"cluster_work">>), false, <<"test">>).`) })
+	k := harness.StartKamailio(t, tmpl, harness.KamailioOpts{Module: modulePath, Extra: map[string]any{"URL": r.URL()}})
+	quorum := regexp.MustCompile(`cluster-work\s+quorum\s+2`) // both consumer workers consume it
+	waitFor(t, 15*time.Second, func() bool { return quorum.MatchString(r.Ctl(t, "list_queues", "name", "type", "consumers")) })
+	if out := r.Ctl(t, "list_queues", "name", "type", "consumers"); !quorum.MatchString(out) {
+		t.Fatalf("no quorum queue cluster-work with 2 consumers:\n%s\n%s", out, k.Log())
+	}
+	done := r.BindExisting(t, "cluster_work", "done.#") // the example declared it durable
+	for i := 1; i <= 5; i++ {
+		job := fmt.Sprintf("job%d", i)
+		if rep := sipRequest(t, k.SipPort(), "MESSAGE", job, nil, ""); rep.Code != 202 {
+			t.Fatalf("MESSAGE %s got %d\n%s", job, rep.Code, k.Log())
+		}
+		d, ok := done.Next(t, 10*time.Second)
+		if !ok || d.RoutingKey != "done."+job {
+			t.Fatalf("after %s: %v %q\n%s", job, ok, d.RoutingKey, k.Log())
+		}
+	}
 }

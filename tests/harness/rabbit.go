@@ -638,6 +638,18 @@ type Queue struct {
 // consuming (auto-ack). The connection is closed at cleanup.
 func (r *Rabbit) Bind(t testing.TB, exchange, kind, routingKey string) *Queue {
 	t.Helper()
+	return r.bind(t, exchange, kind, routingKey, strings.HasPrefix(exchange, "amq."))
+}
+
+// BindExisting is Bind to an exchange that someone else declared (e.g. Kamailio, durable):
+// the exchange is only checked passively.
+func (r *Rabbit) BindExisting(t testing.TB, exchange, routingKey string) *Queue {
+	t.Helper()
+	return r.bind(t, exchange, "topic", routingKey, true)
+}
+
+func (r *Rabbit) bind(t testing.TB, exchange, kind, routingKey string, passive bool) *Queue {
+	t.Helper()
 	conn, err := amqp.DialConfig(r.URL(), amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
 	if err != nil {
 		t.Fatalf("harness: Bind: dial: %v", err)
@@ -650,7 +662,7 @@ func (r *Rabbit) Bind(t testing.TB, exchange, kind, routingKey string) *Queue {
 	switch {
 	case exchange == "":
 		t.Fatalf("harness: Bind: the default exchange cannot be bound")
-	case strings.HasPrefix(exchange, "amq."):
+	case passive:
 		err = ch.ExchangeDeclarePassive(exchange, kind, true, false, false, false, nil)
 	default:
 		err = ch.ExchangeDeclare(exchange, kind, false, false, false, false, nil)
