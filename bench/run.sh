@@ -2,13 +2,19 @@
 # One command for the whole comparison of kazoo.so (Go) with the C kazoo module: the same
 # cfg, private broker, responder (examples/kazoo-sim) and load generator against both, plus
 # the raw floor (a Go AMQP client doing the same request/reply with no Kamailio). Prints
-# the table and writes it as markdown.
+# the table and writes it as markdown. Sections: query (with the floor), publish, consume,
+# kz.json, fleet (one node at Kazoo 4.3's process counts: the broker's connections,
+# channels and queues by Kamailio process kind, start time, idle CPU; its breakdown by
+# process kind follows the table). One section alone (its table also goes to $OUT):
+# go test -tags bench -run '^TestFleetBench$' -count=1 -v ./bench/ (TestQueryBench,
+# TestPublishBench, TestConsumeBench, TestJSONBench)
 #
-#   bench/run.sh                 # ROUNDS=3, about 10 minutes
-#   QUICK=1 bench/run.sh         # short runs, one round, under 3 minutes (smoke test)
+#   bench/run.sh                 # ROUNDS=3, about 15 minutes
+#   QUICK=1 bench/run.sh         # short runs, one round, under 4 minutes (smoke test)
 #
 # Knobs (environment): ROUNDS, QUICK=1, OUT (markdown file, default bench/results.md),
-# RATE (300), WORKERS (4), LAT_SECS, MAX_SECS, PUBLISH_N, CONSUME_N, JSON_N, KAZOO_SO (the
+# RATE (300), WORKERS (4), LAT_SECS, MAX_SECS, PUBLISH_N, CONSUME_N, JSON_N,
+# FLEET_IDLE_SECS (the fleet node's idle CPU window, 20; 5 with QUICK), KAZOO_SO (the
 # module under test, default build/kazoo.so), BENCH_GO_PARAMS (extra modparam lines for
 # ours), LOG (the full go test -v log, default a temporary file), BENCH_PERF=<dir> (perf
 # record of Kamailio, the broker and kazoo-sim during each fixed-rate query phase),

@@ -24,12 +24,13 @@ type roundResult struct {
 	cons  map[string]*consResult
 	json  map[string]float64
 	jsonX map[string]bool // crashed
+	fleet map[string]*fleetResult
 }
 
 // TestTable runs every measurement against both modules, ROUNDS times, and prints one
 // table (markdown, also written to $OUT, default bench/results.md). See run.sh.
 func TestTable(t *testing.T) {
-	runTable(t, map[string]bool{"query": true, "publish": true, "consume": true, "json": true})
+	runTable(t, map[string]bool{"query": true, "publish": true, "consume": true, "json": true, "fleet": true})
 }
 
 func runTable(t *testing.T, sections map[string]bool) {
@@ -56,7 +57,7 @@ func runTable(t *testing.T, sections map[string]bool) {
 	var rounds []*roundResult
 	for i := 0; i < c.rounds; i++ {
 		rr := &roundResult{q: map[string]*qresult{}, pub: map[string]*pubResult{}, cons: map[string]*consResult{},
-			json: map[string]float64{}, jsonX: map[string]bool{}}
+			json: map[string]float64{}, jsonX: map[string]bool{}, fleet: map[string]*fleetResult{}}
 		rounds = append(rounds, rr)
 		mods := []string{ourModule(), cModule}
 		if i%2 == 1 { // alternate who goes first
@@ -85,6 +86,8 @@ func runTable(t *testing.T, sections map[string]bool) {
 		each("json", func(t *testing.T, m string) {
 			rr.json[modName(m)], rr.jsonX[modName(m)] = runJSON(t, r, m, c.jsonN)
 		})
+		progress("round %d/%d: fleet", i+1, c.rounds)
+		each("fleet", func(t *testing.T, m string) { ensureSim(); rr.fleet[modName(m)] = runFleet(t, r, m, c) })
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kazoo.so (Go) vs the C kazoo module\n\n")
@@ -95,6 +98,9 @@ func runTable(t *testing.T, sections map[string]bool) {
 		"same. PASS/FAIL judges the median ratio. A run in which Kamailio crashed counts in the crash "+
 		"rows; the figures of the phase it crashed in are left out (the maximum is then the rate up to the crash).\n\n")
 	renderTable(&b, buildRows(c, rounds, sections), rounds)
+	if sections["fleet"] {
+		renderFleetKinds(&b, rounds)
+	}
 	if simStarts > 1 {
 		fmt.Fprintf(&b, "\nThe responder (kazoo-sim) exited during the run and was started %d times (see the log).\n", simStarts)
 	}
@@ -423,6 +429,9 @@ func buildRows(c benchConfig, rounds []*roundResult, sections map[string]bool) [
 	if sections["query"] {
 		rows = append(rows, memRows(c, rounds)...)
 	}
+	if sections["fleet"] {
+		rows = append(rows, fleetRows(c)...)
+	}
 	rows = append(rows, heading("crashes (runs in which Kamailio died)"))
 	crash := func(name string, f func(*roundResult, string) bool) row {
 		g := func(r *roundResult) float64 { return b2f(f(r, "Go")) }
@@ -441,6 +450,9 @@ func buildRows(c benchConfig, rounds []*roundResult, sections map[string]bool) [
 	}
 	if sections["json"] {
 		all = append(all, crash("kz.json runs", func(r *roundResult, n string) bool { return r.jsonX[n] }))
+	}
+	if sections["fleet"] {
+		all = append(all, crash("fleet runs", func(r *roundResult, n string) bool { return r.fleet[n] != nil && r.fleet[n].crash }))
 	}
 	total := row{name: "all runs", count: true, ratio: "Go", target: "Go: 0", pass: func(x float64) bool { return x == 0 }}
 	sum := func(n string) func(*roundResult) float64 {
