@@ -147,10 +147,21 @@ func runFleet(t *testing.T, r *harness.Rabbit, module string, c benchConfig) *fl
 	time.Sleep(time.Until(launched.Add((fleetAdvertise + 2) * time.Second)))
 	ps := procs(k)
 	res.procs = len(ps)
-	i0, idle := kamCPU(ps), time.Now()
+	i0, idle := cpuByPid(ps), time.Now()
 	time.Sleep(c.fleetIdle)
 	if allAlive(ps) {
-		res.idleMsPerSec = float64(kamCPU(ps)-i0) / 1e6 / time.Since(idle).Seconds()
+		secs := time.Since(idle).Seconds()
+		byKind := map[string]float64{}
+		for _, p := range ps {
+			byKind[p.kind] += float64(cpuNs(p.pid)-i0[p.pid]) / 1e6 / secs
+		}
+		res.idleMsPerSec = 0
+		var b strings.Builder
+		for _, k := range sortedKinds(byKind) {
+			res.idleMsPerSec += byKind[k]
+			fmt.Fprintf(&b, "; %s %.2f", k, byKind[k])
+		}
+		t.Logf("fleet %s: idle CPU, ms per s, by process kind%s", modName(module), b.String())
 	}
 	res.use[fleetPhases[1]] = snapshotBroker(t, r, k)
 	l, err := newSipLoad(k.SipPort(), "q", k.Alive)
@@ -174,6 +185,14 @@ func runFleet(t *testing.T, r *harness.Rabbit, module string, c benchConfig) *fl
 		logUse(t, modName(module), ph, res.use[ph])
 	}
 	return res
+}
+
+func cpuByPid(ps []kproc) map[int]int64 {
+	m := map[int]int64{}
+	for _, p := range ps {
+		m[p.pid] = cpuNs(p.pid)
+	}
+	return m
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -624,7 +643,7 @@ func fleetRows(c benchConfig) []row {
 		both("start: first SIP answer, ms after launch", "%.0f", func(r *fleetResult) float64 { return r.sipMs }),
 		both(fmt.Sprintf("start: broker connections stable (their last change, then none for %v), ms after launch", stableFor),
 			"%.0f", func(r *fleetResult) float64 { return r.stable }),
-		both(fmt.Sprintf("idle CPU, all processes, ms per s (%v, from %d s after launch)", c.fleetIdle, fleetAdvertise+2),
+		both(fmt.Sprintf("idle CPU, all processes, ms per s (%v, from %d s after launch; default heartbeats: C none, Go 10 s)", c.fleetIdle, fleetAdvertise+2),
 			"%.2f", func(r *fleetResult) float64 { return r.idleMsPerSec })}
 	for _, ph := range fleetPhases {
 		rows = append(rows,
