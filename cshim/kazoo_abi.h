@@ -292,6 +292,7 @@ enum kz_status_counter {
 	KZ_SC_QUERY_500MS,   /* <= 500 ms */
 	KZ_SC_QUERY_1S,      /* <= 1 s */
 	KZ_SC_QUERY_SLOWER,  /* > 1 s */
+	KZ_SC_CONSUMERS_CANCELLED, /* consumers the broker cancelled (basic.cancel), set up again */
 	KZ_SC_COUNT
 };
 struct kz_status_broker {

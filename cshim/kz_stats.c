@@ -46,6 +46,7 @@ KZ_SUM_STAT(stat_q100, KZ_SC_QUERY_100MS)
 KZ_SUM_STAT(stat_q500, KZ_SC_QUERY_500MS)
 KZ_SUM_STAT(stat_q1000, KZ_SC_QUERY_1S)
 KZ_SUM_STAT(stat_qslower, KZ_SC_QUERY_SLOWER)
+KZ_SUM_STAT(stat_cancelled, KZ_SC_CONSUMERS_CANCELLED)
 
 static struct {
 	char *name;
@@ -56,6 +57,7 @@ static struct {
 	{"redelivered", stat_redelivered},
 	{"rejected", stat_rejected},
 	{"reconnects", stat_reconnects},
+	{"consumers_cancelled", stat_cancelled},
 	{"query_latency_le_10ms", stat_q10},
 	{"query_latency_le_50ms", stat_q50},
 	{"query_latency_le_100ms", stat_q100},

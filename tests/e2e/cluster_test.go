@@ -243,3 +243,73 @@ func clusterOutage(t *testing.T, c *harness.RabbitCluster, k *harness.Kamailio, 
 		}
 	}
 }
+
+// classicQueue is a classic queue: it lives on one node of the cluster.
+const classicQueue = "kz-e2e-classic"
+
+// classicConsumers counts the consumers of classicQueue, asked of node i (-1: not found).
+func classicConsumers(c *harness.RabbitCluster, i int) int {
+	out, err := c.Nodes[i].CtlErr("eval", `case rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"`+classicQueue+`">>)) of `+
+		`{ok, Q} -> length(rabbit_amqqueue:consumers(Q)); _ -> -1 end.`)
+	if err != nil {
+		return -1
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(lines[len(lines)-1]))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// classicHome is the index of the node a classic queue lives on, asked of node i.
+func classicHome(t *testing.T, c *harness.RabbitCluster, i int) int {
+	t.Helper()
+	out := c.Ctl(t, i, "eval", `{ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"`+classicQueue+`">>)), node(amqqueue:get_pid(Q)).`)
+	out = strings.Trim(strings.TrimSpace(out), "'")
+	for n, r := range c.Nodes {
+		if r.Node() == out {
+			return n
+		}
+	}
+	t.Fatalf("classic queue %s lives on %q, no node of the cluster", classicQueue, out)
+	return -1
+}
+
+// Issue 20 on a cluster: the node a classic (non-durable) queue lives on stops; the
+// consumers on the other nodes get basic.cancel with their connections up, declare the
+// queue again on their own node and consume it; when the node is back, the consumer count
+// returns to what it was.
+func TestClusterClassicQueueNodeLoss(t *testing.T) {
+	if os.Getenv("KAZOO_CLUSTER_TESTS") == "" {
+		t.Skip("set KAZOO_CLUSTER_TESTS=1 (issue 18; NOTES.md)")
+	}
+	c := harness.StartRabbitCluster(t, 3)
+	sub := `kazoo_subscribe('{"exchange": "kz_cluster_classic", "type": "topic", "queue": "` + classicQueue + `", "routing": "c.*", "exclusive": false, "auto_delete": false}');`
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, c.URL(0), map[string]any{
+		"Params": fmt.Sprintf("modparam(\"kazoo\", \"amqp_connection\", \"%s\")\nmodparam(\"kazoo\", \"amqp_connection\", \"%s\")\n"+
+			"modparam(\"kazoo\", \"amqp_consumer_workers\", 2)", c.URL(1), c.URL(2)),
+		"ModInit": sub,
+	}))
+	const all = 6 // 2 workers, each on its connection to each of the 3 nodes
+	if !waitFor(t, 30*time.Second, func() bool { return classicConsumers(c, 0) == all }) {
+		t.Fatalf("queue %s has %d consumers 30 s after start, want %d\n%s", classicQueue, classicConsumers(c, 0), all, k.Log())
+	}
+	home := classicHome(t, c, 0)
+	other := (home + 1) % 3
+	start := time.Now()
+	c.Stop(t, home)
+	// the 2 workers' connections to the stopped node are gone; the 4 on the others
+	// consume again from the queue they declared anew
+	if !waitFor(t, 15*time.Second, func() bool { return classicConsumers(c, other) == all-2 }) {
+		t.Fatalf("queue %s has %d consumers 15 s after node %d stopped, want %d\n%s", classicQueue, classicConsumers(c, other), home, all-2, k.Log())
+	}
+	t.Logf("node %d (the queue's) stopped: %d consumers again %v after the stop began", home, all-2, time.Since(start).Round(time.Millisecond))
+	c.Start(t, home)
+	if !waitFor(t, 30*time.Second, func() bool { return classicConsumers(c, other) == all }) {
+		t.Fatalf("queue %s has %d consumers 30 s after node %d came back, want %d\n%s", classicQueue, classicConsumers(c, other), home, all, k.Log())
+	}
+	if s := k.Kamcmd(t, "kazoo.subscriptions"); strings.Count(s, `"State":"consuming"`) != all {
+		t.Errorf("kazoo.subscriptions: %s", s)
+	}
+}

@@ -56,7 +56,8 @@ const (
 	CounterQuery100ms
 	CounterQuery500ms
 	CounterQuery1s
-	CounterQuerySlower // > 1 s
+	CounterQuerySlower        // > 1 s
+	CounterConsumersCancelled // consumers the broker cancelled (basic.cancel), set up again
 	CounterCount
 )
 

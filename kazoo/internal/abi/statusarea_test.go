@@ -42,7 +42,7 @@ func TestSlotLayout(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.name, c.got, c.want)
 		}
 	}
-	if SlotSize != 24+24*16+8*11 {
+	if SlotSize != 24+24*16+8*12 {
 		t.Errorf("slot size %d", SlotSize)
 	}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -17,7 +18,37 @@ type ConsumeSpec struct {
 	Sub      subscription.Subscription // declared as the C module declares it (declare)
 	Tag      string                    // the consumer tag
 	Prefetch int                       // basic.qos: unacknowledged messages at most
+	// OnState, when set, is called on the consumer's goroutine at each change of its
+	// state; it must not block.
+	OnState func(ConsumerState)
 }
+
+// ConsumerPhase is where a Consumer stands.
+type ConsumerPhase int
+
+const (
+	Consuming ConsumerPhase = iota // basic.consume-ok came
+	Cancelled                      // the broker cancelled it (basic.cancel); set up again after a wait
+	Retrying                       // its channel failed (a refused declaration, a closed channel); tried again after a wait
+)
+
+func (p ConsumerPhase) String() string {
+	return [...]string{"consuming", "cancelled", "retrying"}[p]
+}
+
+// ConsumerState is a Consumer's phase, since when, why (Cancelled, Retrying) and when the
+// next attempt is due.
+type ConsumerState struct {
+	Phase  ConsumerPhase
+	Since  time.Time
+	Reason string
+	Next   time.Time
+}
+
+// ErrCancelled is what a Consumer's channel ended with when the broker cancelled the
+// consumer (RabbitMQ sends basic.cancel when the queue is deleted, its node goes down, or
+// a quorum queue's leader changes in some versions) while the channel stays open.
+var ErrCancelled = errors.New("the broker cancelled the consumer (queue deleted, its node down, or a leader change)")
 
 // Delivery is a consumed message, valid during the handler's call; its Receipt (a value)
 // may be kept to acknowledge it later.
@@ -75,10 +106,14 @@ func (s *Session) Consume(spec ConsumeSpec, handle func(*Delivery)) *Consumer {
 }
 
 // Cancel stops the consumer and closes its channel (the broker requeues what it had not
-// acknowledged). Call it once.
+// acknowledged). Later calls do nothing.
 func (c *Consumer) Cancel() {
-	close(c.stop)
 	c.mu.Lock()
+	if c.stopped() {
+		c.mu.Unlock()
+		return
+	}
+	close(c.stop)
 	if c.ch != nil {
 		_ = c.ch.Close()
 	}
@@ -98,14 +133,26 @@ func (c *Consumer) run(s *Session, spec ConsumeSpec, handle func(*Delivery)) {
 	bc := s.c
 	failures := 0
 	for {
-		err := c.consumeOnce(s, spec, handle)
+		consumed, err := c.consumeOnce(s, spec, handle)
 		if c.stopped() || s.Closed() {
 			return
 		}
+		if consumed {
+			failures = 0 // it ran: what ended it is a new fault, retried from the first wait
+		}
 		wait := bc.opt.ConsumeRetry.Delay(failures)
 		failures++
-		if failures == 1 || failures%10 == 0 {
-			bc.log.Errorf("subscription %s on broker %s: %v; retrying in %v", spec.Sub.ID(), bc.Broker.Masked(), err, wait)
+		phase := Retrying
+		if errors.Is(err, ErrCancelled) {
+			phase = Cancelled
+		}
+		now := time.Now()
+		spec.report(ConsumerState{Phase: phase, Since: now, Reason: err.Error(), Next: now.Add(wait)})
+		switch {
+		case phase == Cancelled:
+			// logged by OnState's owner, which knows whether other workers report the same
+		case failures == 1 || failures%10 == 0:
+			bc.log.Errorf("subscription %s on broker %s: %v; retrying in %v", spec.Sub.ID(), bc.Broker.Masked(), err, wait.Round(time.Millisecond))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -117,33 +164,44 @@ func (c *Consumer) run(s *Session, spec ConsumeSpec, handle func(*Delivery)) {
 	}
 }
 
-// consumeOnce opens a channel, declares, consumes until the channel closes; returns why.
-func (c *Consumer) consumeOnce(s *Session, spec ConsumeSpec, handle func(*Delivery)) error {
+func (spec ConsumeSpec) report(st ConsumerState) {
+	if spec.OnState != nil {
+		spec.OnState(st)
+	}
+}
+
+// consumeOnce opens a channel, declares, consumes until the channel closes or the broker
+// cancels the consumer; returns whether it consumed, and why it ended.
+func (c *Consumer) consumeOnce(s *Session, spec ConsumeSpec, handle func(*Delivery)) (bool, error) {
 	ch, err := s.conn.Channel()
 	if err != nil {
-		return err
+		return false, err
 	}
 	c.mu.Lock()
 	if c.stopped() {
 		c.mu.Unlock()
 		_ = ch.Close()
-		return nil
+		return false, nil
 	}
 	c.ch = ch
 	c.mu.Unlock()
 	defer ch.Close()
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	// amqp091 sends the tag here before it ends the deliveries of a cancelled consumer,
+	// and closes it with the channel
+	cancelled := ch.NotifyCancel(make(chan string, 1))
 	queue, err := declare(ch, spec.Sub)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := ch.Qos(spec.Prefetch, 0, false); err != nil {
-		return err
+		return false, err
 	}
 	deliveries, err := ch.Consume(queue, spec.Tag, false, false, false, false, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
+	spec.report(ConsumerState{Phase: Consuming, Since: time.Now()})
 	for d := range deliveries {
 		dv := Delivery{Receipt: Receipt{ch: ch, Tag: d.DeliveryTag}, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			Redelivered: d.Redelivered, Body: d.Body}
@@ -155,8 +213,12 @@ func (c *Consumer) consumeOnce(s *Session, spec ConsumeSpec, handle func(*Delive
 		}
 		handle(&dv)
 	}
-	if e := <-closed; e != nil {
-		return e
+	// the deliveries end with the channel, or with a basic.cancel while it stays open
+	if _, ok := <-cancelled; ok && !ch.IsClosed() {
+		return true, fmt.Errorf("queue %q: %w", queue, ErrCancelled)
 	}
-	return errChannelClosed
+	if e := <-closed; e != nil {
+		return true, e
+	}
+	return true, errChannelClosed
 }

@@ -95,10 +95,11 @@ func (s *subscriptions) start() {
 }
 
 func (s *subscriptions) stopLocked(id string) {
-	for _, cc := range s.conns {
+	for bc, cc := range s.conns {
 		if c := cc.running[id]; c != nil {
 			c.Cancel()
 			delete(cc.running, id)
+			s.w.consumerGone(bc, id)
 		}
 	}
 }
@@ -116,6 +117,9 @@ func (s *subscriptions) startLocked() {
 			}
 			spec := broker.ConsumeSpec{Sub: sub, Prefetch: s.w.m.Cfg.ConsumerPrefetch,
 				Tag: s.w.m.Cfg.Node() + "-" + strconv.Itoa(s.w.index) + "-" + id}
+			bc, sub, prev := bc, sub, new(broker.ConsumerPhase)
+			*prev = -1
+			spec.OnState = func(st broker.ConsumerState) { s.consumerState(bc, sub, prev, st) }
 			cc.running[id] = cc.session.Consume(spec, newDeliveryState(s.w, bc, sub).deliver)
 		}
 	}
@@ -142,8 +146,9 @@ func (s *subscriptions) connChanged(bc *broker.Conn, open bool, session *broker.
 		if open && cc.session == session {
 			return // reported twice (attach raced with the open)
 		}
-		for _, c := range cc.running {
+		for id, c := range cc.running {
 			c.Cancel()
+			s.w.consumerGone(bc, id)
 		}
 		delete(s.conns, bc)
 	}

@@ -18,6 +18,8 @@ const (
 	ctlUnsubscribe = 'U' // + the subscription's ID
 	ctlReady       = 'R'
 	ctlReturned    = 'E' // + routing key, 0, the returned-message payload (to worker 1)
+	// + JSON of a consumerStatus (to worker 1, for kazoo.subscriptions)
+	ctlConsumerState = 'C'
 )
 
 // Subscribe is kazoo_subscribe(json): the description is checked here, in the calling
@@ -147,6 +149,8 @@ func (w *Worker) readControl(pc net.PacketConn) {
 			w.subs.start()
 		case ctlReturned:
 			w.returnedEvent(rec)
+		case ctlConsumerState:
+			w.consumerStateRecord(rec)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
-	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
 )
 
 // Status areas (kazoo_abi.h, laid out and written by package abi): shared memory the shim
@@ -30,6 +29,7 @@ const (
 	counterQuery500ms  = abi.CounterQuery500ms
 	counterQuery1s     = abi.CounterQuery1s
 	counterQuerySlower = abi.CounterQuerySlower
+	counterCancelled   = abi.CounterConsumersCancelled
 )
 
 // count adds 1 to a process counter, straight in the shared slot (only this process
@@ -148,9 +148,9 @@ func (w *Worker) SetSubscriptionsArea(area []byte) {
 // (kz_rpc.c's copy_subscriptions is the reader).
 func (w *Worker) publishSubscriptions() {
 	w.subs.mu.Lock()
-	subs := w.subs.list
-	if subs == nil {
-		subs = []subscription.Subscription{} // "[]", not "null", for kazoo.subscriptions
+	subs := make([]subscriptionStatus, 0, len(w.subs.list)) // "[]", not "null", for kazoo.subscriptions
+	for _, sub := range w.subs.list {
+		subs = append(subs, subscriptionStatus{Subscription: sub, Consumers: w.consumers.of(sub.ID())})
 	}
 	list, err := json.Marshal(subs)
 	w.subs.mu.Unlock()

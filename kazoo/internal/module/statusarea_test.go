@@ -31,7 +31,11 @@ func TestSubscriptionsAreaSeqlock(t *testing.T) {
 			l = append(l, subscription.Subscription{Exchange: subscription.Exchange{Name: strings.Repeat("x", 1+j*i)}})
 		}
 		all = append(all, l)
-		b, _ := json.Marshal(l)
+		shown := []subscriptionStatus{} // as kazoo.subscriptions shows them: no consumer yet
+		for _, sub := range l {
+			shown = append(shown, subscriptionStatus{Subscription: sub, Consumers: []consumerStatus{}})
+		}
+		b, _ := json.Marshal(shown)
 		lists[string(b)] = true
 	}
 	w.subs.list = all[0]

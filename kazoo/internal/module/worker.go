@@ -50,7 +50,8 @@ type Worker struct {
 	ackSpare []pendingAck
 	ackTotal int
 
-	subsArea subscriptionsArea // consumer 1: the list kazoo.subscriptions shows
+	subsArea  subscriptionsArea // consumer 1: the list kazoo.subscriptions shows
+	consumers consumerStates    // consumer 1: every worker's consumers, for that list
 
 	connMu     sync.Mutex // connection events, in order
 	connOpen   map[*broker.Conn]int

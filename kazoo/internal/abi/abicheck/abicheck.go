@@ -175,6 +175,7 @@ func Pairs() []Pair {
 		{"KZ_SC_QUERY_500MS", C.KZ_SC_QUERY_500MS, abi.CounterQuery500ms},
 		{"KZ_SC_QUERY_1S", C.KZ_SC_QUERY_1S, abi.CounterQuery1s},
 		{"KZ_SC_QUERY_SLOWER", C.KZ_SC_QUERY_SLOWER, abi.CounterQuerySlower},
+		{"KZ_SC_CONSUMERS_CANCELLED", C.KZ_SC_CONSUMERS_CANCELLED, abi.CounterConsumersCancelled},
 		{"KZ_SC_COUNT", C.KZ_SC_COUNT, abi.CounterCount},
 
 		// subscriptions area (struct kz_subs_area)

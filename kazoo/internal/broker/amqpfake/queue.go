@@ -254,3 +254,7 @@ func topicMatch(p, k []string) bool {
 	}
 	return len(k) > 0 && p[0] == k[0] && topicMatch(p[1:], k[1:])
 }
+
+// DeleteQueue deletes the queue, as rabbitmqctl delete_queue does: its consumers get
+// basic.cancel. Returns the messages it held.
+func (s *Server) DeleteQueue(name string) int { return s.deleteQueue(name) }

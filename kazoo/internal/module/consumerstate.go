@@ -1,0 +1,133 @@
+package module
+
+import (
+	"encoding/json"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
+)
+
+// consumerStatus is one consumer of a subscription, as kazoo.subscriptions shows it: which
+// worker, on which broker, consuming or not since when. Workers send theirs to worker 1
+// (ctlConsumerState), which publishes the list.
+type consumerStatus struct {
+	Sub    string `json:"-"`
+	Worker int
+	Broker int
+	State  string // consuming, cancelled, retrying; "gone" removes the entry (not shown)
+	Since  string // UTC, RFC 3339
+	Reason string `json:",omitempty"`
+	Next   string `json:",omitempty"` // the next attempt, when not consuming
+}
+
+// subscriptionStatus is a subscription with its consumers, for kazoo.subscriptions.
+type subscriptionStatus struct {
+	subscription.Subscription
+	Consumers []consumerStatus
+}
+
+// consumerStates is worker 1's view of every worker's consumers.
+type consumerStates struct {
+	mu sync.Mutex
+	by map[consumerKey]consumerStatus
+}
+
+type consumerKey struct {
+	sub            string
+	worker, broker int
+}
+
+func (c *consumerStates) set(st consumerStatus) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.by == nil {
+		c.by = map[consumerKey]consumerStatus{}
+	}
+	k := consumerKey{st.Sub, st.Worker, st.Broker}
+	if st.State == "gone" {
+		delete(c.by, k)
+		return
+	}
+	c.by[k] = st
+}
+
+// of lists a subscription's consumers by worker, then broker.
+func (c *consumerStates) of(sub string) []consumerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := []consumerStatus{}
+	for k, st := range c.by {
+		if k.sub == sub {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Worker != out[j].Worker {
+			return out[i].Worker < out[j].Worker
+		}
+		return out[i].Broker < out[j].Broker
+	})
+	return out
+}
+
+// consumerState is a consumer's broker.ConsumeSpec.OnState: a broker-side cancel is
+// counted and logged (by worker 1 for a shared queue, which every worker consumes, so the
+// line comes once), and every change goes to worker 1 for kazoo.subscriptions.
+func (s *subscriptions) consumerState(bc *broker.Conn, sub subscription.Subscription, prev *broker.ConsumerPhase, st broker.ConsumerState) {
+	w := s.w
+	logs := w.index == 1 || !sub.Shared()
+	switch {
+	case st.Phase == broker.Cancelled:
+		w.m.count(counterCancelled)
+		if logs {
+			w.m.Log.Errorf("subscription %s on broker %s: %s; declaring and consuming it again in %v",
+				sub.ID(), bc.Broker.Masked(), st.Reason, st.Next.Sub(st.Since).Round(time.Millisecond))
+		}
+	case st.Phase == broker.Consuming && *prev == broker.Cancelled && logs:
+		w.m.Log.Infof("subscription %s on broker %s: consuming again", sub.ID(), bc.Broker.Masked())
+	}
+	*prev = st.Phase
+	cs := consumerStatus{Sub: sub.ID(), Worker: w.index, Broker: bc.Broker.ID, State: st.Phase.String(),
+		Since: st.Since.UTC().Format(time.RFC3339), Reason: st.Reason}
+	if !st.Next.IsZero() {
+		cs.Next = st.Next.UTC().Format(time.RFC3339Nano)
+	}
+	w.sendConsumerState(cs)
+}
+
+// consumerGone tells worker 1 that a consumer stopped by this worker (unsubscribed, or its
+// connection lost) is no longer listed.
+func (w *Worker) consumerGone(bc *broker.Conn, subID string) {
+	w.sendConsumerState(consumerStatus{Sub: subID, Worker: w.index, Broker: bc.Broker.ID, State: "gone"})
+}
+
+func (w *Worker) sendConsumerState(cs consumerStatus) {
+	rec, err := json.Marshal(struct {
+		consumerStatus
+		Sub string
+	}{cs, cs.Sub})
+	if err != nil {
+		return
+	}
+	if err := w.m.sendControl(0, append([]byte{ctlConsumerState}, rec...)); err != nil {
+		w.m.Log.Debugf("consumer state for kazoo.subscriptions: %v", err)
+	}
+}
+
+// consumerStateRecord applies a ctlConsumerState record (worker 1).
+func (w *Worker) consumerStateRecord(rec []byte) {
+	var in struct {
+		consumerStatus
+		Sub string
+	}
+	if err := json.Unmarshal(rec, &in); err != nil {
+		w.m.Log.Errorf("BUG: consumer state record: %v", err)
+		return
+	}
+	in.consumerStatus.Sub = in.Sub
+	w.consumers.set(in.consumerStatus)
+	w.publishSubscriptions()
+}
