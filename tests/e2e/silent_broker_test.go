@@ -106,7 +106,9 @@ func TestExampleCluster(t *testing.T) {
 		"#!define AMQP_NODE3 \"{{.Extra.URL}}\"\n" +
 		"#!define KAZOO_MODULE \"{{.Module}}\"\n#!define CTL_SOCKET \"unix:{{.CtlSocket}}\"\n" +
 		strings.Replace(string(cfg), "log_stderror=no", "log_stderror=yes", 1)
-	t.Cleanup(func() { _, _ = r.CtlErr("eval", `rabbit_exchange:delete(rabbit_misc:r(<<"/">>, exchange, <<"cluster_work">>), false, <<"test">>).`) })
+	t.Cleanup(func() {
+		_, _ = r.CtlErr("eval", `rabbit_exchange:delete(rabbit_misc:r(<<"/">>, exchange, <<"cluster_work">>), false, <<"test">>).`)
+	})
 	k := harness.StartKamailio(t, tmpl, harness.KamailioOpts{Module: modulePath, Extra: map[string]any{"URL": r.URL()}})
 	quorum := regexp.MustCompile(`cluster-work\s+quorum\s+2`) // both consumer workers consume it
 	waitFor(t, 15*time.Second, func() bool { return quorum.MatchString(r.Ctl(t, "list_queues", "name", "type", "consumers")) })
