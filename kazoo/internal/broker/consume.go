@@ -28,7 +28,7 @@ type ConsumerPhase int
 
 const (
 	Consuming ConsumerPhase = iota // basic.consume-ok came
-	Cancelled                      // the broker cancelled it (basic.cancel); set up again after a wait
+	Cancelled                      // the broker cancelled it (basic.cancel); set up again after Options.Reconnect's wait
 	Retrying                       // its channel failed (a refused declaration, a closed channel); tried again after a wait
 )
 
@@ -91,7 +91,8 @@ func (r Receipt) SameChannel(o Receipt) bool { return r.ch == o.ch }
 // ends. A channel error (a declaration the broker refuses, 406 PRECONDITION_FAILED for
 // flags that differ from an existing queue, ...) is logged and retried after
 // Options.ConsumeRetry's wait, so one bad subscription neither stops the others nor floods
-// the log.
+// the log. A consumer the broker cancels (basic.cancel while the channel stays open) is
+// declared and consumed again after Options.Reconnect's waits, as a lost connection is.
 type Consumer struct {
 	stop chan struct{}
 	mu   sync.Mutex
@@ -132,20 +133,28 @@ func (c *Consumer) stopped() bool {
 func (c *Consumer) run(s *Session, spec ConsumeSpec, handle func(*Delivery)) {
 	bc := s.c
 	failures := 0
+	afterCancel := false
 	for {
 		consumed, err := c.consumeOnce(s, spec, handle)
 		if c.stopped() || s.Closed() {
 			return
 		}
 		if consumed {
-			failures = 0 // it ran: what ended it is a new fault, retried from the first wait
+			failures, afterCancel = 0, false // it ran: what ended it is a new fault
 		}
-		wait := bc.opt.ConsumeRetry.Delay(failures)
-		failures++
 		phase := Retrying
 		if errors.Is(err, ErrCancelled) {
-			phase = Cancelled
+			phase, afterCancel = Cancelled, true
 		}
+		// a cancel comes from the broker's side (a deleted queue, a node gone), like a lost
+		// connection, and is retried as fast; a refused declaration fails the same way
+		// until the broker or the script changes, and is retried slowly
+		retry := bc.opt.ConsumeRetry
+		if afterCancel {
+			retry = bc.opt.Reconnect
+		}
+		wait := retry.Delay(failures)
+		failures++
 		now := time.Now()
 		spec.report(ConsumerState{Phase: phase, Since: now, Reason: err.Error(), Next: now.Add(wait)})
 		switch {
