@@ -7,6 +7,7 @@
 //	bench/run.sh                  # ROUNDS=3 by default; QUICK=1 for a short smoke run
 //
 // Single measurements: go test -tags bench -run 'TestPublishBench|TestQueryBench|…' -v ./bench/
+// The soak (long, not in the table): go test -tags bench -run '^TestSoakBench$' -timeout 3h -v ./bench/
 package bench
 
 import (

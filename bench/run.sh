@@ -21,6 +21,16 @@
 # BENCH_THREADS=1 (CPU and thread switches per query of every Kamailio thread, in the log),
 # BENCH_SMAPS=<dir> (/proc/PID/smaps of every Kamailio process at the memory snapshot).
 # Needs: make (build/kazoo.so), kamailio, kamailio-kazoo-modules, rabbitmq-server.
+#
+# Not in this table, because it is long: the soak (bench/soak_bench_test.go), both modules
+# one after the other under kazoo_query and consumed events together, every process's PSS,
+# open fds and (ours) goroutines and live Go heap sampled, slopes per hour:
+#
+#   go test -tags bench -run '^TestSoakBench$' -count=1 -timeout 3h -v ./bench/
+#
+# Its knobs: SOAK_MINUTES (30 per module), SOAK_QPS (300), SOAK_EPS (1000), SOAK_SAMPLE
+# (seconds between samples, 30), SOAK_CONSUMERS (2), WORKERS (4), OUT (markdown, none by
+# default), KAZOO_SO, BENCH_GO_PARAMS.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
