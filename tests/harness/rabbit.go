@@ -25,6 +25,7 @@ import (
 const (
 	rabbitServerBin = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 	rabbitCtlBin    = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+	rabbitPluginBin = "/usr/lib/rabbitmq/bin/rabbitmq-plugins"
 )
 
 // Bounds for the RabbitMQ node.
@@ -608,6 +609,21 @@ func (r *Rabbit) CtlErr(args ...string) (string, error) {
 		err = fmt.Errorf("timed out after %v: %w", rabbitCtlTimeout, err)
 	}
 	return string(out), err
+}
+
+// EnablePlugins enables plugins on the running node (rabbitmq-plugins enable, which also
+// writes the node's own enabled_plugins file, so they stay enabled across restarts).
+func (r *Rabbit) EnablePlugins(t testing.TB, names ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), rabbitCtlTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rabbitPluginBin, append([]string{"-n", r.node, "enable"}, names...)...)
+	cmd.Env = r.env
+	cmd.Dir = r.dir
+	cmd.WaitDelay = 5 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("harness: rabbitmq-plugins enable %v on %s: %v\n%s", names, r.node, err, out)
+	}
 }
 
 // Dial opens an AMQP connection to the node (closed at cleanup).
