@@ -8,6 +8,8 @@
 //
 // Single measurements: go test -tags bench -run 'TestPublishBench|TestQueryBench|…' -v ./bench/
 // The soak (long, not in the table): go test -tags bench -run '^TestSoakBench$' -timeout 3h -v ./bench/
+// The reconnection storm (needs a 3-node cluster, not in the table):
+// go test -tags bench -run '^TestStormBench$' -timeout 30m -v ./bench/
 package bench
 
 import (

@@ -31,6 +31,21 @@
 # Its knobs: SOAK_MINUTES (30 per module), SOAK_QPS (300), SOAK_EPS (1000), SOAK_SAMPLE
 # (seconds between samples, 30), SOAK_CONSUMERS (2), WORKERS (4), OUT (markdown, none by
 # default), KAZOO_SO, BENCH_GO_PARAMS.
+#
+# Not in this table either, because it needs a 3-node RabbitMQ cluster (about a minute and
+# a half with the defaults): the reconnection storm (bench/storm_bench_test.go). Several
+# Kamailio nodes at stock process counts (25 UDP + 8 TCP workers, 8 consumers) prefer node 0
+# of the cluster; node 0 restarts under a low publish load. How long until each node has all
+# its connections to node 0 back, their spread, node 0's AMQP round trip meanwhile, and
+# whether a publish that returned 1 or 2 (spooled) is missing from a durable queue; ours
+# only, the C module after it with STORM_C=1 (2 connections per node: a weak comparison):
+#
+#   go test -tags bench -run '^TestStormBench$' -count=1 -timeout 30m -v ./bench/
+#
+# Its knobs: STORM_INSTANCES (8), STORM_RATE (publishes/s per instance during the restart,
+# 20), STORM_WARM (requests per instance before the stop, 300) and STORM_WARM_RATE (30),
+# STORM_LIMIT (longest wait for the reconnections, 90 s), STORM_TAIL (5 s), STORM_C=1, OUT,
+# KAZOO_SO, BENCH_GO_PARAMS.
 set -eu
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"

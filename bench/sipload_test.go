@@ -23,6 +23,9 @@ type sipLoad struct {
 	user    string
 	timeout time.Duration
 	alive   func() bool // false once the target died: the run stops
+	// onFinal, when set, is told every final reply to a pending request (the storm bench
+	// maps each request to what the route returned); set under mu.
+	onFinal func(callID string, code int)
 
 	mu      sync.Mutex
 	pending map[string]time.Time // Call-ID -> sent
@@ -105,8 +108,11 @@ func (l *sipLoad) read() {
 				l.failed++
 			}
 		}
-		slots := l.slots
+		slots, final := l.slots, l.onFinal
 		l.mu.Unlock()
+		if ok && final != nil {
+			final(id, code)
+		}
 		if ok && slots != nil {
 			slots <- struct{}{}
 		}
@@ -115,7 +121,8 @@ func (l *sipLoad) read() {
 
 func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
 
-func (l *sipLoad) send() {
+// send sends one request and returns its Call-ID.
+func (l *sipLoad) send() string {
 	l.mu.Lock()
 	l.seq++
 	seq := l.seq
@@ -138,6 +145,7 @@ func (l *sipLoad) send() {
 		}
 		l.mu.Unlock()
 	}
+	return id
 }
 
 // expire counts requests older than timeout as failed; returns how many.
