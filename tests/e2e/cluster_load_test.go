@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"sort"
 
 	"testing"
@@ -74,9 +73,7 @@ func drainIDs(t *testing.T, conn *amqp.Connection, queue string, idle time.Durat
 // not publish through does not reach its SIP path; TestClusterQuorumFailover covers the
 // quorum leader's loss.
 func TestClusterNodeLossUnderLoad(t *testing.T) {
-	if os.Getenv("KAZOO_CLUSTER_TESTS") == "" {
-		t.Skip("set KAZOO_CLUSTER_TESTS=1 (issue 18; NOTES.md)")
-	}
+	skipClusterTests(t)
 	c := harness.StartRabbitCluster(t, 3)
 	survivor := c.Nodes[2].Dial(t)
 	durableQueue(t, survivor, "kz_cluster_pub", "kz-e2e-pubs", "p.#")

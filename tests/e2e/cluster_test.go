@@ -14,6 +14,14 @@ import (
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
 
+// skipClusterTests skips a test that starts its own 3-node cluster when
+// KAZOO_SKIP_CLUSTER_TESTS=1 (each costs 15-60 s, most of it the cluster's start).
+func skipClusterTests(t *testing.T) {
+	if os.Getenv("KAZOO_SKIP_CLUSTER_TESTS") == "1" {
+		t.Skip("KAZOO_SKIP_CLUSTER_TESTS=1")
+	}
+}
+
 // clusterQueue is a quorum queue: replicated on the three nodes, it outlives any one.
 const clusterQueue = "kz-e2e-quorum"
 
@@ -150,9 +158,7 @@ func (e *clusterEvents) waitRun(id string, timeout time.Duration) bool {
 // events published through a surviving node still run their route, and when the node
 // comes back Kamailio reconnects to it by itself.
 func TestClusterQuorumFailover(t *testing.T) {
-	if os.Getenv("KAZOO_CLUSTER_TESTS") == "" {
-		t.Skip("set KAZOO_CLUSTER_TESTS=1: not yet stable enough for CI (issue 18; NOTES.md)")
-	}
+	skipClusterTests(t)
 	c := harness.StartRabbitCluster(t, 3)
 	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, c.URL(0), map[string]any{
 		"Params": fmt.Sprintf("modparam(\"kazoo\", \"amqp_connection\", \"%s\")\nmodparam(\"kazoo\", \"amqp_connection\", \"%s\")\n"+
@@ -281,9 +287,7 @@ func classicHome(t *testing.T, c *harness.RabbitCluster, i int) int {
 // queue again on their own node and consume it; when the node is back, the consumer count
 // returns to what it was.
 func TestClusterClassicQueueNodeLoss(t *testing.T) {
-	if os.Getenv("KAZOO_CLUSTER_TESTS") == "" {
-		t.Skip("set KAZOO_CLUSTER_TESTS=1 (issue 18; NOTES.md)")
-	}
+	skipClusterTests(t)
 	c := harness.StartRabbitCluster(t, 3)
 	sub := `kazoo_subscribe('{"exchange": "kz_cluster_classic", "type": "topic", "queue": "` + classicQueue + `", "routing": "c.*", "exclusive": false, "auto_delete": false}');`
 	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, c.URL(0), map[string]any{
