@@ -514,16 +514,7 @@ func TestSoakBench(t *testing.T) {
 	renderSoakSummary(&b, c, res)
 	b.WriteString("\n")
 	renderSoakSeries(&b, c, res)
-	out := b.String()
-	fmt.Print("\n" + out)
-	if c.out == "" {
-		return
-	}
-	if err := os.WriteFile(c.out, []byte(out), 0o644); err != nil {
-		t.Errorf("writing %s: %v", c.out, err)
-	} else {
-		progress("soak table written to %s", c.out)
-	}
+	emitTable(t, "soak table", b.String(), c.out)
 }
 
 // renderSoakSummary: rates, failures and survival, one column per module.

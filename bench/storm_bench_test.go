@@ -741,16 +741,7 @@ func TestStormBench(t *testing.T) {
 	for _, m := range modules {
 		renderStormInstances(&b, modName(m), res[modName(m)])
 	}
-	out := b.String()
-	fmt.Print("\n" + out)
-	if c.out == "" {
-		return
-	}
-	if err := os.WriteFile(c.out, []byte(out), 0o644); err != nil {
-		t.Errorf("writing %s: %v", c.out, err)
-	} else {
-		progress("storm table written to %s", c.out)
-	}
+	emitTable(t, "storm table", b.String(), c.out)
 }
 
 // renderStormSummary: one column per module. Times are from node 0 accepting AMQP again

@@ -104,12 +104,19 @@ func runTable(t *testing.T, sections map[string]bool) {
 	if simStarts > 1 {
 		fmt.Fprintf(&b, "\nThe responder (kazoo-sim) exited during the run and was started %d times (see the log).\n", simStarts)
 	}
-	out := b.String()
-	fmt.Print("\n" + out)
-	if err := os.WriteFile(c.out, []byte(out), 0o644); err != nil {
-		t.Errorf("writing %s: %v", c.out, err)
+	emitTable(t, "table", b.String(), c.out)
+}
+
+// emitTable prints a finished markdown table and writes it to path ("" : printed only).
+func emitTable(t *testing.T, what, table, path string) {
+	fmt.Print("\n" + table)
+	if path == "" {
+		return
+	}
+	if err := os.WriteFile(path, []byte(table), 0o644); err != nil {
+		t.Errorf("writing %s: %v", path, err)
 	} else {
-		progress("table written to %s", c.out)
+		progress("%s written to %s", what, path)
 	}
 }
 
