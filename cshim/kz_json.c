@@ -1,6 +1,7 @@
 /*
  * kz_json.c - the JSON surface: transformations {kz.json,path}, {kz.json.count,path} and
- * {kz.encode}, functions kazoo_json, kazoo_json_keys and kazoo_encode.
+ * {kz.encode}, functions kazoo_json, kazoo_json_keys and kazoo_encode; and the 2600hz fork's
+ * {kz.filename} (the text after the last '/', for log prefixes: no Go call).
  *
  * Transformation parameters are parsed once, when the cfg is parsed (in the main process,
  * where Go never runs): a leading '$' makes the parameter one variable whose value is the
@@ -34,7 +35,7 @@ typedef avp_flags_t kz_avp_name_type_t;
 typedef unsigned short kz_avp_name_type_t;
 #endif
 
-enum { TR_KZ_JSON = 1, TR_KZ_JSON_COUNT, TR_KZ_ENCODE };
+enum { TR_KZ_JSON = 1, TR_KZ_JSON_COUNT, TR_KZ_ENCODE, TR_KZ_FILENAME };
 #define TR_KZ_CLASS 0x4b5a /* module-private transformation type */
 
 /* Results live until the next few transformations of the same process: a chain such as
@@ -185,6 +186,14 @@ static int kz_tr_eval(sip_msg_t *msg, tr_param_t *tp, int subtype, pv_value_t *v
 	if(val == NULL || (val->flags & PV_VAL_NULL) || !(val->flags & PV_VAL_STR))
 		return -1;
 	switch(subtype) {
+		case TR_KZ_FILENAME: /* the 2600hz fork's: what follows the last '/' (a view) */
+			for(kind = val->rs.len; kind > 0 && val->rs.s[kind - 1] != '/'; kind--)
+				;
+			val->flags = PV_VAL_STR;
+			val->ri = 0;
+			val->rs.s += kind;
+			val->rs.len -= kind;
+			return 0;
 		case TR_KZ_ENCODE:
 			if(encode(&val->rs, &out) < 0)
 				return -1;
@@ -305,6 +314,10 @@ static char *kz_tr_parse(str *in, trans_t *t)
 	t->name = name;
 	if(name.len == 6 && strncasecmp(name.s, "encode", 6) == 0) {
 		t->subtype = TR_KZ_ENCODE;
+		return p;
+	}
+	if(name.len == 8 && strncasecmp(name.s, "filename", 8) == 0) {
+		t->subtype = TR_KZ_FILENAME;
 		return p;
 	}
 	if(name.len == 10 && strncasecmp(name.s, "json.count", 10) == 0)
