@@ -650,7 +650,7 @@ func TestParsersOnTheShim(t *testing.T) {
 		}
 	}
 
-	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK" {
+	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK,knode,ki" {
 		t.Errorf("pseudo-variables %v", e.PVs)
 	}
 	kemi := map[string]bool{}
@@ -673,7 +673,7 @@ func TestParsersOnTheShim(t *testing.T) {
 		t.Errorf("statistics %s: %v", e.StatsGroup, e.Stats)
 	}
 	sort.Strings(e.Trans)
-	if strings.Join(e.Trans, ",") != "kz.encode,kz.json,kz.json.count" {
+	if strings.Join(e.Trans, ",") != "kz.encode,kz.filename,kz.json,kz.json.count" {
 		t.Errorf("transformations %v", e.Trans)
 	}
 }
