@@ -215,6 +215,47 @@ event_route[kazoo:consumer-event-amqp-error-message-returned] {
 	}
 }
 
+// 2600hz's fork reads kazoo_publish's 4th argument "2048" (their registrar-role's flags) as
+// AMQP-CPP's mandatory flag: without amqp_publish_mandatory, that publish alone comes back
+// and runs the returned-message event; one with headers does not.
+func TestPublishForkMandatoryFlag(t *testing.T) {
+	r := harness.SharedRabbit(t)
+	outQ := r.Bind(t, "kz_e2e_out", "topic", "#")
+	ch, err := r.Dial(t).Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare("kz_unroutable", "topic", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := harness.StartKamailio(t, consumeCfg, consumeOpts(modulePath, r.URL(), map[string]any{
+		"ModInit": `
+	$var(rc) = kazoo_publish("kz_unroutable", "with.headers", '{"Event-Category": "presence", "Event-Name": "probe", "Msg-ID": "hdr-1"}', "x-a=1");
+	$var(rc2) = kazoo_publish("kz_unroutable", "with.flags", '{"Event-Category": "presence", "Event-Name": "probe", "Msg-ID": "flags-1"}', "2048");
+	xlog("L_NOTICE", "MODINIT PUBLISH RC $var(rc) $var(rc2)\n");`,
+		"Routes": `
+event_route[kazoo:consumer-event-amqp-error-message-returned] {
+	$var(route) = "amqp-error-message-returned";
+	route(OUT);
+}`}))
+	var returned []string
+	for {
+		o, ok := nextOut(t, outQ, 5*time.Second)
+		if !ok {
+			break
+		}
+		if o.Route == "amqp-error-message-returned" {
+			returned = append(returned, fmt.Sprint(o.E["Msg-ID"]))
+		}
+	}
+	if strings.Join(returned, ",") != "flags-1" {
+		t.Errorf("returned-message events for %v, want flags-1 only\n%s", returned, k.Log())
+	}
+	if !strings.Contains(k.Log(), "MODINIT PUBLISH RC 1 1") {
+		t.Errorf("both publishes should return 1:\n%s", k.Log())
+	}
+}
+
 // kamcmd kazoo.status shows every process running the module with its brokers, across
 // the processes (SIP workers that have not needed a broker yet as idle); kazoo.subscriptions
 // what the consumer workers consume.

@@ -17,6 +17,7 @@ type Message struct {
 	RoutingKey string
 	Headers    Headers
 	Body       []byte
+	Mandatory  bool // this message is mandatory even without Options.Mandatory
 }
 
 var errNoConnection = errors.New("not connected")
@@ -130,7 +131,7 @@ func (c *Conn) StartPublish(m Message, notify func()) (PublishPending, error) {
 	if notify != nil {
 		c.confirmNotify.Store(&notify)
 	}
-	pc, dc, err := c.send(m, c.opt.Mandatory, "", true)
+	pc, dc, err := c.send(m, c.opt.Mandatory || m.Mandatory, "", true)
 	if err != nil {
 		if notify != nil { // only what this call set: a spool flush must not unset a waiter's
 			c.confirmNotify.Store(nil)

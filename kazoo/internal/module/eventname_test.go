@@ -47,3 +47,17 @@ func TestRouteChain(t *testing.T) {
 		t.Errorf("%v allocs per resolve", n)
 	}
 }
+
+// kazoo_publish's 4th argument: digits are the fork's flags, anything else AMQP headers.
+func TestForkPublishFlags(t *testing.T) {
+	for in, want := range map[string]int{"2048": 2048, " 0 ": 0, "2049": 2049} {
+		if got, ok := forkPublishFlags([]byte(in)); !ok || got != want {
+			t.Errorf("%q: %d %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "x-a=1", "2048;a=b", "-1", "1234567890", "20 48"} {
+		if _, ok := forkPublishFlags([]byte(in)); ok {
+			t.Errorf("%q read as flags", in)
+		}
+	}
+}

@@ -107,6 +107,10 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 // (also the Spooled status). The slices are views of the caller's memory, valid only
 // during the call.
 func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notifyFD int, out Outcome) (waiting bool, err error) {
+	flags, isFlags := forkPublishFlags(headers)
+	if isFlags {
+		headers = nil
+	}
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
 		return false, err
@@ -122,7 +126,8 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notify
 		notify = m.syncPublish.notifier(notifyFD)
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
-	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body}
+	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body,
+		Mandatory: flags&forkMandatory != 0}
 	var conn *broker.Conn
 	spoolable := true
 	if id, rk, ok := consumerRoute(routingKey); ok {
@@ -195,6 +200,27 @@ func (m *Module) spoolIfNoBroker(msg broker.Message, err error) error {
 		return m.spool.offer(msg)
 	}
 	return err
+}
+
+// forkMandatory is AMQP-CPP's mandatory flag, which 2600hz's fork reads from kazoo_publish's
+// 4th argument (their registrar-role passes 2048).
+const forkMandatory = 0x800
+
+// forkPublishFlags tells the fork's publish flags (a number) from upstream's AMQP headers
+// ("k=v;..."), both passed as kazoo_publish's 4th argument: digits only are flags.
+func forkPublishFlags(arg []byte) (int, bool) {
+	arg = bytes.TrimSpace(arg)
+	if len(arg) == 0 || len(arg) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range arg {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // consumerRoute parses "consumer://<broker id>/<routing key>", the form the C module gives
