@@ -268,7 +268,7 @@ int32_t kzgo_pua_row(int32_t kind, int32_t include_entity, kz_bytes_t doc, kz_bu
  * Kamailio API), each with one atomic store at an offset of its size, the RPC process reads
  * them with one atomic load each.
  * Process slot (one per process that runs Go): struct kz_status_slot; goroutines and
- * go_heap_live are refreshed at each broker change, query and memory-release look. After the brokers,
+ * go_heap_live are refreshed at each broker change and memory-release look. After the brokers,
  * KZ_SC_COUNT u64 counters of the process (statistics summed over the processes when read:
  * kamcmd stats.get_statistics kazoo:).
  * Subscriptions area (written by consumer 1): u32 sequence (odd while writing), u32 length,

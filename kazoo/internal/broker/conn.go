@@ -160,14 +160,8 @@ func (c *Conn) Start() {
 // attempt ended or the deadline passed.
 func (c *Conn) WaitFirstAttempt(deadline time.Time) {
 	c.Start()
-	if st, _ := c.State(); st != Connecting {
-		return
-	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	select {
-	case <-c.firstDone:
-	case <-t.C:
+	if st, _ := c.State(); st == Connecting {
+		waitFirstAttempts([]*Conn{c}, deadline)
 	}
 }
 

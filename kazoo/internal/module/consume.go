@@ -117,8 +117,7 @@ func (s *subscriptions) startLocked() {
 			}
 			spec := broker.ConsumeSpec{Sub: sub, Prefetch: s.w.m.Cfg.ConsumerPrefetch,
 				Tag: s.w.m.Cfg.Node() + "-" + strconv.Itoa(s.w.index) + "-" + id}
-			bc, sub, prev := bc, sub, new(broker.ConsumerPhase)
-			*prev = -1
+			bc, sub, prev := bc, sub, new(broker.ConsumerPhase) // prev: the phase reported last
 			spec.OnState = func(st broker.ConsumerState) { s.consumerState(bc, sub, prev, st) }
 			cc.running[id] = cc.session.Consume(spec, newDeliveryState(s.w, bc, sub).deliver)
 		}

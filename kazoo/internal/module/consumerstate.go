@@ -14,13 +14,20 @@ import (
 // worker, on which broker, consuming or not since when. Workers send theirs to worker 1
 // (ctlConsumerState), which publishes the list.
 type consumerStatus struct {
-	Sub    string `json:"-"`
 	Worker int
 	Broker int
-	State  string // consuming, cancelled, retrying; "gone" removes the entry (not shown)
+	State  string // consuming, cancelled, retrying
 	Since  string // UTC, RFC 3339
 	Reason string `json:",omitempty"`
 	Next   string `json:",omitempty"` // the next attempt, when not consuming
+}
+
+// consumerRecord is what a worker sends worker 1 (ctlConsumerState): a consumer's status,
+// or that it is gone (stopped by the worker: unsubscribed, or its connection lost).
+type consumerRecord struct {
+	Sub    string
+	Gone   bool `json:",omitempty"`
+	Status consumerStatus
 }
 
 // subscriptionStatus is a subscription with its consumers, for kazoo.subscriptions.
@@ -40,18 +47,18 @@ type consumerKey struct {
 	worker, broker int
 }
 
-func (c *consumerStates) set(st consumerStatus) {
+func (c *consumerStates) set(r consumerRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.by == nil {
 		c.by = map[consumerKey]consumerStatus{}
 	}
-	k := consumerKey{st.Sub, st.Worker, st.Broker}
-	if st.State == "gone" {
+	k := consumerKey{r.Sub, r.Status.Worker, r.Status.Broker}
+	if r.Gone {
 		delete(c.by, k)
 		return
 	}
-	c.by[k] = st
+	c.by[k] = r.Status
 }
 
 // of lists a subscription's consumers by worker, then broker.
@@ -90,25 +97,22 @@ func (s *subscriptions) consumerState(bc *broker.Conn, sub subscription.Subscrip
 		w.m.Log.Infof("subscription %s on broker %s: consuming again", sub.ID(), bc.Broker.Masked())
 	}
 	*prev = st.Phase
-	cs := consumerStatus{Sub: sub.ID(), Worker: w.index, Broker: bc.Broker.ID, State: st.Phase.String(),
+	cs := consumerStatus{Worker: w.index, Broker: bc.Broker.ID, State: st.Phase.String(),
 		Since: st.Since.UTC().Format(time.RFC3339), Reason: st.Reason}
 	if !st.Next.IsZero() {
 		cs.Next = st.Next.UTC().Format(time.RFC3339Nano)
 	}
-	w.sendConsumerState(cs)
+	w.sendConsumerRecord(consumerRecord{Sub: sub.ID(), Status: cs})
 }
 
 // consumerGone tells worker 1 that a consumer stopped by this worker (unsubscribed, or its
 // connection lost) is no longer listed.
 func (w *Worker) consumerGone(bc *broker.Conn, subID string) {
-	w.sendConsumerState(consumerStatus{Sub: subID, Worker: w.index, Broker: bc.Broker.ID, State: "gone"})
+	w.sendConsumerRecord(consumerRecord{Sub: subID, Gone: true, Status: consumerStatus{Worker: w.index, Broker: bc.Broker.ID}})
 }
 
-func (w *Worker) sendConsumerState(cs consumerStatus) {
-	rec, err := json.Marshal(struct {
-		consumerStatus
-		Sub string
-	}{cs, cs.Sub})
+func (w *Worker) sendConsumerRecord(r consumerRecord) {
+	rec, err := json.Marshal(r)
 	if err != nil {
 		return
 	}
@@ -119,15 +123,11 @@ func (w *Worker) sendConsumerState(cs consumerStatus) {
 
 // consumerStateRecord applies a ctlConsumerState record (worker 1).
 func (w *Worker) consumerStateRecord(rec []byte) {
-	var in struct {
-		consumerStatus
-		Sub string
-	}
-	if err := json.Unmarshal(rec, &in); err != nil {
+	var r consumerRecord
+	if err := json.Unmarshal(rec, &r); err != nil {
 		w.m.Log.Errorf("BUG: consumer state record: %v", err)
 		return
 	}
-	in.consumerStatus.Sub = in.Sub
-	w.consumers.set(in.consumerStatus)
+	w.consumers.set(r)
 	w.publishSubscriptions()
 }

@@ -84,6 +84,7 @@ func (m *Module) SetStatusArea(slot []byte) {
 	m.status.mu.Unlock()
 	m.status.counters.Store(&s)
 	m.writeStatus()
+	m.RefreshRuntimeStatus()
 }
 
 // writeStatus stores the state of every broker and the queries in flight.
@@ -97,7 +98,6 @@ func (m *Module) writeStatus() {
 	conns := m.Pool.Conns()
 	n := min(len(conns), abi.StatusMaxBrokers)
 	s.SetHeader(uint32(n), uint32(m.Pool.InFlight()))
-	m.status.writeRuntime()
 	for i, c := range conns[:n] {
 		st, since := c.State()
 		_, blocked := c.Blocked()
@@ -105,8 +105,10 @@ func (m *Module) writeStatus() {
 	}
 }
 
-// RefreshRuntimeStatus stores the goroutine count and live heap in this process's slot (the
-// memory releaser calls it at each look, so an idle process's figures stay current).
+// RefreshRuntimeStatus stores the goroutine count and live heap in this process's slot. It
+// runs at each broker change and each look of the memory releaser, not per query:
+// writeStatus runs twice per query in a SIP worker, and reading runtime metrics there would
+// add their cost to every call.
 func (m *Module) RefreshRuntimeStatus() {
 	m.status.mu.Lock()
 	defer m.status.mu.Unlock()

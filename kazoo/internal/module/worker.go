@@ -276,6 +276,7 @@ func (m *Module) connChanged(c *broker.Conn, open bool, s *broker.Session, reaso
 		m.count(counterReconnects)
 	}
 	m.writeStatus()
+	m.RefreshRuntimeStatus()
 	if f := m.statusChanged.Load(); f != nil {
 		(*f)() // $xavp(amqpc) is fetched again
 	}
