@@ -643,7 +643,7 @@ func fleetRows(c benchConfig) []row {
 		both("start: first SIP answer, ms after launch", "%.0f", func(r *fleetResult) float64 { return r.sipMs }),
 		both(fmt.Sprintf("start: broker connections stable (their last change, then none for %v), ms after launch", stableFor),
 			"%.0f", func(r *fleetResult) float64 { return r.stable }),
-		both(fmt.Sprintf("idle CPU, all processes, ms per s (%v, from %d s after launch; default heartbeats: C none, Go 10 s)", c.fleetIdle, fleetAdvertise+2),
+		both(fmt.Sprintf("idle CPU, all processes, ms per s (%v, from %d s after launch; default heartbeats: C none, Go 10 s in consumer processes and 60 s in the others)", c.fleetIdle, fleetAdvertise+2),
 			"%.2f", func(r *fleetResult) float64 { return r.idleMsPerSec })}
 	for _, ph := range fleetPhases {
 		rows = append(rows,

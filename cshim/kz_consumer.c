@@ -222,6 +222,7 @@ static void worker_loop(int index)
 	char wake[256];
 
 	buf = pkg_malloc(cap);
+	kz_go_consumer_process = 1;
 	if(buf == NULL || kz_go_ensure() < 0) {
 		LM_CRIT("kazoo consumer %d cannot start\n", index);
 		exit(-1);

@@ -67,6 +67,7 @@ static char *go_cfg = NULL; /* "key\0value\0" records, built in mod_init, inheri
 static int go_cfg_len = 0;
 static int go_cfg_cap = 0;
 static int go_started_here = 0; /* kzgo_init succeeded in this process */
+int kz_go_consumer_process = 0;  /* set by a kazoo consumer process before kz_go_ensure */
 static int go_failed_pid = 0;   /* pid in which starting Go failed (logged once) */
 
 int kz_go_cfg_add(const char *key, const char *val, int val_len)
@@ -256,7 +257,8 @@ static int start_go_here(void)
 	}
 	snprintf(process, sizeof(process), "%s", pt && process_no >= 0 ? pt[process_no].desc : "?");
 	if(kz_go_cfg_add(kz_key_process, process, -1) < 0
-			|| kz_go_cfg_add_int(kz_key_log_level, cfg_get(core, core_cfg, debug)) < 0)
+			|| kz_go_cfg_add_int(kz_key_log_level, cfg_get(core, core_cfg, debug)) < 0
+			|| kz_go_cfg_add_int(kz_key_consumer_process, kz_go_consumer_process) < 0)
 		return -1;
 	kz_err.len = 0;
 	r = kzgo_init((kz_bytes_t){(uint8_t *)go_cfg, go_cfg_len}, log_pipe[1], &kz_err);

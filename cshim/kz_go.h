@@ -32,6 +32,10 @@ int kz_go_running(void);
 int kz_go_cfg_add(const char *key, const char *val, int val_len);
 int kz_go_cfg_add_int(const char *key, int v);
 
+/* 1 in a kazoo consumer process (set before its kz_go_ensure): Go picks the
+ * role's defaults, such as the heartbeat */
+extern int kz_go_consumer_process;
+
 /* a C-owned buffer for Go's error messages: kz_err (the err argument of the kzgo_*
  * entries) describes kz_errbuf; kz_errlen_checked() (kz_bounds.h) bounds its length */
 #define KZ_ERRBUF_SIZE 1024

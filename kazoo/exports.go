@@ -61,7 +61,11 @@ func reply(err error, buf *C.kz_buf_t) C.int32_t {
 
 // guard is deferred first by every export that returns a status: a panic becomes
 // KZ_ERR_INTERNAL with the panic in err (when not nil) and the stack in the log.
+//
+// Every export defers one of the guards, so they also tell memrelease that the process is
+// working (an idle process's releaser is parked).
 func guard(err *C.kz_buf_t, rc *C.int32_t) {
+	memrelease.Activity()
 	if r := recover(); r != nil {
 		logPanic(r)
 		*rc = reply(status.Errorf(status.Internal, "internal error (Go panic): %v", r), err)
@@ -71,6 +75,7 @@ func guard(err *C.kz_buf_t, rc *C.int32_t) {
 // guardResult is guard for an export whose result is not a status: on a panic it returns
 // onPanic.
 func guardResult[T any](result *T, onPanic T) {
+	memrelease.Activity()
 	if r := recover(); r != nil {
 		logPanic(r)
 		*result = onPanic
@@ -79,6 +84,7 @@ func guardResult[T any](result *T, onPanic T) {
 
 // guardVoid is guard for an export without a result.
 func guardVoid() {
+	memrelease.Activity()
 	if r := recover(); r != nil {
 		logPanic(r)
 	}

@@ -4,8 +4,36 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
+
+// keepAlive and userTimeout notice a broker host that is gone (powered off, a cable pulled,
+// a partition) in the kernel, without waking the process as heartbeats do: an idle
+// connection is probed after keepAlive.Idle and dropped after Count unanswered probes; data
+// left unacknowledged for userTimeout drops it too. A broker whose host answers but which
+// does not (frozen) is the heartbeat's to notice.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 10 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+const userTimeout = 25 * time.Second
+
+// tcpUserTimeoutOpt is Linux's TCP_USER_TIMEOUT (linux/tcp.h), which package syscall lacks.
+const tcpUserTimeoutOpt = 18
+
+// setUserTimeout sets TCP_USER_TIMEOUT on a socket before it connects.
+func setUserTimeout(network, _ string, rc syscall.RawConn) error {
+	if network != "tcp" && network != "tcp4" && network != "tcp6" {
+		return nil
+	}
+	var serr error
+	err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpUserTimeoutOpt, int(userTimeout/time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
 
 // deadlineConn bounds every write: a broker that stops reading (TCP back-pressure, a
 // connection.blocked memory alarm, a half-open connection) makes the write fail after
@@ -33,7 +61,10 @@ func (c *deadlineConn) Write(b []byte) (int, error) {
 	if err != nil {
 		c.failed.CompareAndSwap(nil, &err)
 		_ = c.Conn.Close()
+		return n, err
 	}
+	// a deadline left set fires its timer when it passes, waking an idle process for nothing
+	_ = c.Conn.SetWriteDeadline(time.Time{})
 	return n, err
 }
 
@@ -59,7 +90,8 @@ func (c *deadlineConn) closedBy() error {
 // net.DialTimeout) opens the connection underneath (Options.Dial).
 func dialer(connectTimeout, writeTimeout time.Duration, connect func(network, addr string) (net.Conn, error)) func(network, addr string) (net.Conn, error) {
 	if connect == nil {
-		connect = func(network, addr string) (net.Conn, error) { return net.DialTimeout(network, addr, connectTimeout) }
+		d := net.Dialer{Timeout: connectTimeout, KeepAliveConfig: keepAlive, Control: setUserTimeout}
+		connect = d.Dial
 	}
 	return func(network, addr string) (net.Conn, error) {
 		conn, err := connect(network, addr)

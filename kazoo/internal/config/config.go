@@ -14,20 +14,21 @@ import (
 
 // Config is what the Go side needs of kamailio.cfg's modparam("kazoo", ...) lines.
 type Config struct {
-	NodeHostname   string   // node_hostname: Node is "kamailio@<it>"
-	AppName        string   // app_name: App-Name of every message
-	AppVersion     string   // Kamailio's version: App-Version of every message
-	Brokers        []Broker // amqp_connection, in declaration order
-	Heartbeat      time.Duration
-	ConnectTimeout time.Duration
-	PublishTimeout time.Duration
-	MaxPayload     int
-	GoMaxProcs     int           // runtime.GOMAXPROCS of the process; 0 leaves Go's default
-	GoGCPercent    int           // debug.SetGCPercent of the process; 0 leaves Go's default
-	GoMemRelease   time.Duration // how often freed Go heap goes back to the OS; 0: Go's own pace
-	PrimaryZone    string        // amqp_primary_zone
-	LogLevel       int           // Kamailio's debug level when the process started
-	Process        string        // the Kamailio process description, for logs
+	NodeHostname    string        // node_hostname: Node is "kamailio@<it>"
+	AppName         string        // app_name: App-Name of every message
+	AppVersion      string        // Kamailio's version: App-Version of every message
+	Brokers         []Broker      // amqp_connection, in declaration order
+	Heartbeat       time.Duration // amqp_heartbeats; 0: the process role's default (HeartbeatFor)
+	ConnectTimeout  time.Duration
+	PublishTimeout  time.Duration
+	MaxPayload      int
+	GoMaxProcs      int           // runtime.GOMAXPROCS of the process; 0 leaves Go's default
+	GoGCPercent     int           // debug.SetGCPercent of the process; 0 leaves Go's default
+	GoMemRelease    time.Duration // how often freed Go heap goes back to the OS; 0: Go's own pace
+	PrimaryZone     string        // amqp_primary_zone
+	LogLevel        int           // Kamailio's debug level when the process started
+	Process         string        // the Kamailio process description, for logs
+	ConsumerProcess bool          // a kazoo consumer process (it consumes and runs event routes)
 
 	// consumption
 	EventKey, EventSubkey string         // amqp_consumer_event_key / _subkey
@@ -63,9 +64,32 @@ func (c *Config) UsesTLS() bool {
 // Node is the Kazoo "Node" value for this Kamailio.
 func (c *Config) Node() string { return "kamailio@" + c.NodeHostname }
 
-// notSetHeartbeat is the heartbeat when amqp_heartbeats is not set (-1): the C module's
-// default 0 ("off") let half-open TCP connections hang consumers forever.
-const notSetHeartbeat = 10 * time.Second
+// The heartbeat when amqp_heartbeats is not set (-1 or 0). The C module's default, none, let
+// half-open TCP connections hang consumers forever; ours differs by role:
+//   - a consumer process keeps a short one: it is how RabbitMQ notices a consumer whose host
+//     is gone, and until then it goes on sending that consumer up to its prefetch of
+//     messages, which wait (unacked) or are lost (auto-ack);
+//   - every other process (SIP workers, timers, RPC) only publishes and waits for replies.
+//     Each heartbeat wakes its Go runtime, and a node has dozens of these processes, so
+//     theirs is RabbitMQ's own default; TCP keepalive (see dialer) notices a dead peer host
+//     or a pulled cable sooner without waking the process, and a frozen broker costs a
+//     request its timeout until the heartbeat notices it.
+const (
+	consumerHeartbeat  = 10 * time.Second
+	publisherHeartbeat = 60 * time.Second
+)
+
+// HeartbeatFor is the heartbeat of this process's connections: amqp_heartbeats when set,
+// else its role's default.
+func (c *Config) HeartbeatFor() time.Duration {
+	switch {
+	case c.Heartbeat > 0:
+		return c.Heartbeat
+	case c.ConsumerProcess:
+		return consumerHeartbeat
+	}
+	return publisherHeartbeat
+}
 
 // Parse decodes the records. The shim and this side are built together from one table
 // (cshim/kz_params.def, generated into params_gen.go), and the shim sends every key, with
@@ -132,7 +156,7 @@ func (c *Config) set(key, value string) error {
 		}
 	case "amqp_heartbeats":
 		if c.Heartbeat, err = seconds(value); c.Heartbeat < 0 {
-			c.Heartbeat = notSetHeartbeat
+			c.Heartbeat = 0
 		}
 	case "connect_timeout_ms":
 		c.ConnectTimeout, err = millis(value)
@@ -152,6 +176,8 @@ func (c *Config) set(key, value string) error {
 		c.PrimaryZone = value
 	case "process":
 		c.Process = value
+	case "consumer_process":
+		c.ConsumerProcess = value == "1"
 	case "amqp_consumer_event_key":
 		c.EventKey = value
 	case "amqp_consumer_event_subkey":

@@ -51,6 +51,7 @@ func shimBlob(kv ...string) []byte {
 	add("connect_timeout_ms", "2000")
 	add("process", "udp receiver child=0 sock=127.0.0.1:5060")
 	add("log_level", "2")
+	add("consumer_process", "0")
 	for k, v := range over { // keys the defaults do not have: unknown ones
 		if _, ok := keys[k]; !ok {
 			recs = append(recs, k, v)
@@ -109,7 +110,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ConsumerWorkers != 8 || c.ConsumerPrefetch != 64 || c.GoMaxProcs != 1 || c.GoGCPercent != 25 ||
-		c.GoMemRelease != time.Second || c.MaxPayload != 1<<20 || c.Heartbeat != notSetHeartbeat ||
+		c.GoMemRelease != time.Second || c.MaxPayload != 1<<20 || c.HeartbeatFor() != publisherHeartbeat ||
 		c.AppName != "kamailio" || c.PrimaryZone != "local" || c.EventKey != "Event-Category" ||
 		c.EventSubkey != "Event-Name" || c.EventCallback || !c.TLS.VerifyPeer || !c.TLS.VerifyHostname ||
 		c.PublishTimeout != 2*time.Second || c.SpoolMax != 0 || c.PublishPersistent || c.PublishMandatory {
@@ -148,5 +149,25 @@ func TestGeneratedKeys(t *testing.T) {
 	}
 	if !bytes.Equal(have, want) {
 		t.Error("params_gen.go is stale: run go generate ./kazoo/internal/config")
+	}
+}
+
+// amqp_heartbeats set wins in every process; unset (-1) or 0 gives the role's default.
+func TestHeartbeatByRole(t *testing.T) {
+	for _, tc := range []struct {
+		set, consumer string
+		want          time.Duration
+	}{
+		{"-1", "0", publisherHeartbeat}, {"-1", "1", consumerHeartbeat},
+		{"0", "0", publisherHeartbeat}, {"0", "1", consumerHeartbeat},
+		{"5", "0", 5 * time.Second}, {"5", "1", 5 * time.Second},
+	} {
+		c, err := Parse(shimBlob("amqp_heartbeats", tc.set, "consumer_process", tc.consumer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.HeartbeatFor(); got != tc.want {
+			t.Errorf("amqp_heartbeats %s, consumer %s: %v, want %v", tc.set, tc.consumer, got, tc.want)
+		}
 	}
 }

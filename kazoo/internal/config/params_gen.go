@@ -32,6 +32,7 @@ var keys = map[string]bool{
 	"connect_timeout_ms":         false,
 	"process":                    false,
 	"log_level":                  false,
+	"consumer_process":           false,
 	"event_route":                true,
 	"consumer_control_fd":        true,
 }

@@ -2,7 +2,10 @@ package memrelease
 
 import (
 	"runtime/metrics"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var sink [][]byte
@@ -60,5 +63,40 @@ func TestTickIdle(t *testing.T) {
 	r.tick()
 	if got := r.tick(); got != idle {
 		t.Errorf("third look in a row with nothing allocated: %v, want idle", got)
+	}
+}
+
+// Run never returns and parks on package state: one per test binary (-count runs the test
+// again).
+var (
+	runOnce  sync.Once
+	runLooks atomic.Int64
+)
+
+// An idle process parks its releaser; Activity wakes it for another look.
+func TestRunParksUntilActivity(t *testing.T) {
+	looks := &runLooks
+	runOnce.Do(func() { go Run(2*time.Millisecond, func() { looks.Add(1) }) })
+	parkedWithin := func(d time.Duration) bool {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if parked.Load() {
+				return true
+			}
+		}
+		return false
+	}
+	if !parkedWithin(2 * time.Second) {
+		t.Fatalf("not parked after %d looks", looks.Load())
+	}
+	n := looks.Load()
+	time.Sleep(50 * time.Millisecond)
+	if got := looks.Load(); got != n {
+		t.Fatalf("parked, yet looked %d more times", got-n)
+	}
+	Activity()
+	for end := time.Now().Add(2 * time.Second); looks.Load() == n; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("Activity did not wake the parked releaser")
+		}
 	}
 }

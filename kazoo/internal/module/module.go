@@ -47,7 +47,7 @@ type Module struct {
 // or at once (in the background) with amqp_connect_at_start.
 func New(cfg *config.Config, log *klog.Logger) *Module {
 	opt := broker.Options{
-		Heartbeat:      cfg.Heartbeat,
+		Heartbeat:      cfg.HeartbeatFor(),
 		ConnectTimeout: cfg.ConnectTimeout,
 		WriteTimeout:   cfg.PublishTimeout,
 		ConnectionName: broker.DefaultConnectionName(cfg.Node(), cfg.Process),
