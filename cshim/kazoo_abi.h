@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 8
+#define KZ_ABI_VERSION 9
 
 /* len bytes of C memory at ptr: an input, or an area Go writes in place */
 typedef struct kz_bytes {
@@ -209,6 +209,14 @@ int32_t kzgo_take_event(uint32_t done, uint32_t *ints, kz_buf_t *buf);
  * outcome is replaced by its failure (small enough to take next).
  */
 void kzgo_refuse_event(int64_t size);
+
+/*
+ * $kzProps: the AMQP properties and headers of the message whose event route this consumer
+ * worker runs now, as one JSON object, into buf. KZ_OK with buf->len 0 when no message's
+ * route runs (a connection event, an async query's route, outside an event route);
+ * KZ_ERR_BUFFER with buf->len the size needed when it does not fit.
+ */
+int32_t kzgo_event_properties(kz_buf_t *buf);
 
 /*
  * kazoo_subscribe(json) and kazoo_subscribe(exchange, type, queue, routing_key): checked

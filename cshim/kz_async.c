@@ -1,6 +1,8 @@
 /*
  * kz_async.c - kazoo_async_query(exchange, routing_key, payload, reply_route, fail_route
- * [, flags]) and its alias kazoo_query_async.
+ * [, headers_or_flags]) and its alias kazoo_query_async. The 6th argument is AMQP headers
+ * "k=v;..." as kazoo_publish's 4th, or, digits only, 2600hz's fork's publish flags, which
+ * Go tells apart and ignores (queries are always mandatory).
  *
  * The SIP worker suspends the transaction (tm), hands the request as one datagram to the
  * module's consumer workers ("kazoo consumer N"; the first to read it takes it) and returns
@@ -264,9 +266,9 @@ static int send_record(uint32_t *f, str *parts)
 /* suspends the transaction and hands the query to the consumer workers; reply_ref and
  * fail_ref are route indexes or KEMI callback references */
 static int async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payload,
-		uint32_t reply_ref, uint32_t fail_ref)
+		str *headers, uint32_t reply_ref, uint32_t fail_ref)
 {
-	str parts[4] = {*exchange, *routing_key, *payload, {"", 0}};
+	str parts[4] = {*exchange, *routing_key, *payload, *headers};
 	uint32_t f[KZ_ASYNC_F_COUNT];
 	unsigned int tindex, tlabel;
 	struct cell *t;
@@ -291,7 +293,7 @@ static int async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *pay
 	f[KZ_ASYNC_F_EXCHANGE_LEN] = parts[0].len;
 	f[KZ_ASYNC_F_ROUTING_KEY_LEN] = parts[1].len;
 	f[KZ_ASYNC_F_PAYLOAD_LEN] = parts[2].len;
-	f[KZ_ASYNC_F_HEADERS_LEN] = 0;
+	f[KZ_ASYNC_F_HEADERS_LEN] = parts[3].len;
 	if(send_record(f, parts) < 0) {
 		tmb.t_cancel_suspend(tindex, tlabel);
 		return -1;
@@ -299,20 +301,27 @@ static int async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *pay
 	return 0;
 }
 
-int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
-		char *reply_route, char *fail_route)
+static int w_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
+		char *reply_route, char *fail_route, char *headers)
 {
-	str ex, rk, pl;
+	str ex, rk, pl, hd = {"", 0};
 
 	if(fixup_get_svalue(msg, (gparam_t *)exchange, &ex) < 0
 			|| fixup_get_svalue(msg, (gparam_t *)routing_key, &rk) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)payload, &pl) < 0) {
+			|| fixup_get_svalue(msg, (gparam_t *)payload, &pl) < 0
+			|| (headers && fixup_get_svalue(msg, (gparam_t *)headers, &hd) < 0)) {
 		LM_ERR("kazoo_async_query: cannot evaluate its parameters\n");
 		return -1;
 	}
-	if(async_query(msg, &ex, &rk, &pl, *(int *)reply_route, *(int *)fail_route) < 0)
+	if(async_query(msg, &ex, &rk, &pl, &hd, *(int *)reply_route, *(int *)fail_route) < 0)
 		return -1;
 	return 0; /* suspended: the script ends here and resumes in one of the routes */
+}
+
+int w_kazoo_async_query(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
+		char *reply_route, char *fail_route)
+{
+	return w_async_query(msg, exchange, routing_key, payload, reply_route, fail_route, NULL);
 }
 
 /* KSR.kazoo.async_query(exchange, routing_key, payload, reply_callback, failure_callback):
@@ -322,6 +331,7 @@ int ki_kazoo_async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *p
 		str *reply_cb, str *fail_cb)
 {
 	int reply_ref, fail_ref;
+	str none = {"", 0};
 
 	if(!tm_loaded) {
 		LM_ERR("kazoo async_query needs the tm module: loadmodule \"tm.so\" before kazoo\n");
@@ -333,15 +343,15 @@ int ki_kazoo_async_query(sip_msg_t *msg, str *exchange, str *routing_key, str *p
 	}
 	if((reply_ref = kemi_callback_ref(reply_cb)) < 0 || (fail_ref = kemi_callback_ref(fail_cb)) < 0)
 		return -1;
-	if(async_query(msg, exchange, routing_key, payload, KZ_ASYNC_KEMI_REF | reply_ref,
+	if(async_query(msg, exchange, routing_key, payload, &none, KZ_ASYNC_KEMI_REF | reply_ref,
 			   KZ_ASYNC_KEMI_REF | fail_ref) < 0)
 		return -1;
 	return 1;
 }
 
 int w_kazoo_async_query6(sip_msg_t *msg, char *exchange, char *routing_key, char *payload,
-		char *reply_route, char *fail_route, char *flags)
+		char *reply_route, char *fail_route, char *headers_or_flags)
 {
-	/* flags: 2600hz's fork passes publish flags here; the C module ignored them too */
-	return w_kazoo_async_query(msg, exchange, routing_key, payload, reply_route, fail_route);
+	return w_async_query(
+			msg, exchange, routing_key, payload, reply_route, fail_route, headers_or_flags);
 }

@@ -136,6 +136,41 @@ int pv_get_kzRK(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	return pv_get_strval(msg, param, res, &event_routing_key);
 }
 
+/* $kzProps: asked of Go when a script reads it, so a cfg that never does costs nothing;
+ * the buffer grows to the largest properties seen and is reused */
+int pv_get_kzProps(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static uint8_t *buf = NULL;
+	static int64_t cap = 0;
+	kz_buf_t out;
+	uint8_t *bigger;
+	str val;
+	int32_t r;
+
+	if(!event_running || !kz_go_running())
+		return pv_get_null(msg, param, res);
+	out = (kz_buf_t){buf, cap, 0};
+	r = kzgo_event_properties(&out);
+	if(r == KZ_ERR_BUFFER) {
+		bigger = pkg_malloc(out.len);
+		if(bigger == NULL) {
+			LM_ERR("$kzProps: no pkg memory for %lld bytes\n", (long long)out.len);
+			return pv_get_null(msg, param, res);
+		}
+		if(buf)
+			pkg_free(buf);
+		buf = bigger;
+		cap = out.len;
+		out = (kz_buf_t){buf, cap, 0};
+		r = kzgo_event_properties(&out);
+	}
+	if(r != KZ_OK || out.len <= 0)
+		return pv_get_null(msg, param, res);
+	val.s = (char *)buf;
+	val.len = (int)out.len;
+	return pv_get_strval(msg, param, res, &val);
+}
+
 /* ---- running routes ---- */
 
 /* runs event_route[idx] or the KEMI callback with evname on a faked request, as the C

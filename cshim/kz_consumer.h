@@ -12,5 +12,6 @@ int kz_consumer_fork(void);
 
 int pv_get_kzE(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 int pv_get_kzRK(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
+int pv_get_kzProps(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 
 #endif

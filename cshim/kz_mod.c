@@ -75,6 +75,7 @@ static pv_export_t pvs[] = {
 	{{"kzR", sizeof("kzR") - 1}, PVT_OTHER, pv_get_kzR, 0, 0, 0, 0, 0},
 	{{"kzE", sizeof("kzE") - 1}, PVT_OTHER, pv_get_kzE, 0, 0, 0, 0, 0},
 	{{"kzRK", sizeof("kzRK") - 1}, PVT_OTHER, pv_get_kzRK, 0, 0, 0, 0, 0},
+	{{"kzProps", sizeof("kzProps") - 1}, PVT_OTHER, pv_get_kzProps, 0, 0, 0, 0, 0},
 	/* 2600hz's fork (their master and 5.x configs use them) */
 	{{"knode", sizeof("knode") - 1}, PVT_OTHER, pv_get_knode, 0, 0, 0, 0, 0},
 	{{"ki", sizeof("ki") - 1}, PVT_OTHER, pv_get_ki, pv_set_ki, 0, 0, 0, 0},

@@ -325,6 +325,33 @@ func kzgo_refuse_event(size C.int64_t) {
 	}
 }
 
+// propsScratch holds the last $kzProps JSON built, reused by the next (one C thread calls).
+var propsScratch []byte
+
+//export kzgo_event_properties
+func kzgo_event_properties(buf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(nil, &rc)
+	buf.len = 0
+	if worker == nil {
+		return C.KZ_OK
+	}
+	b, found, err := worker.CurrentProperties(propsScratch[:0])
+	propsScratch = b
+	if err != nil {
+		mod.Log.Errorf("$kzProps: %v", err)
+		return C.KZ_ERR_INTERNAL
+	}
+	if !found {
+		return C.KZ_OK
+	}
+	buf.len = C.int64_t(len(b))
+	if int64(len(b)) > int64(buf.cap) {
+		return C.KZ_ERR_BUFFER
+	}
+	copy(view(buf.ptr, buf.cap), b)
+	return C.KZ_OK
+}
+
 //export kzgo_subscribe
 func kzgo_subscribe(desc C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
 	defer guard(errBuf, &rc)

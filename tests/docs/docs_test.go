@@ -650,7 +650,7 @@ func TestParsersOnTheShim(t *testing.T) {
 		}
 	}
 
-	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK,knode,ki" {
+	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK,kzProps,knode,ki" {
 		t.Errorf("pseudo-variables %v", e.PVs)
 	}
 	kemi := map[string]bool{}

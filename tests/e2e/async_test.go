@@ -11,8 +11,8 @@ import (
 	"github.com/kazoo-so/kazoo-go/tests/harness"
 )
 
-// asyncCfg suspends each MESSAGE with kazoo_async_query (or its alias with 6 arguments,
-// chosen by X-Form) and answers from the route it resumes in.
+// asyncCfg suspends each MESSAGE with kazoo_async_query (or its alias with 6 arguments: the
+// fork's flags, or AMQP headers; chosen by X-Form) and answers from the route it resumes in.
 var asyncCfg = harness.CfgHead{Children: 2,
 	Modules: "tm sl pv xlog textops"}.String() + `modparam("kazoo", "node_hostname", "e2e.kazoo.test")
 modparam("kazoo", "pua_mode", 0)
@@ -28,6 +28,8 @@ request_route {
 	}
 	if ($hdr(X-Form) == "6") {
 		kazoo_query_async("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "{{.Extra.ReplyRoute}}", "KZ_ASYNC_FAIL", "2048");
+	} else if ($hdr(X-Form) == "headers") {
+		kazoo_async_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "{{.Extra.ReplyRoute}}", "KZ_ASYNC_FAIL", "$hdr(X-Amqp-Headers)");
 	} else {
 		kazoo_async_query("$hdr(X-Exchange)", "$hdr(X-Routing-Key)", $rb, "{{.Extra.ReplyRoute}}", "KZ_ASYNC_FAIL");
 	}
@@ -93,6 +95,16 @@ func TestAsyncQuery(t *testing.T) {
 		if req := kzR["Request"].(map[string]any); req["Form"] != form || req["Server-ID"] == nil {
 			t.Fatalf("request %v", req)
 		}
+	}
+
+	// the 6th argument as AMQP headers, as kazoo_publish's 4th; bad ones fail the query
+	code, kzR, _ := asyncQuery(t, k, "headers", "ok.x", `{"Event-Name":"h"}`, map[string]string{"X-Amqp-Headers": "x-zone=east;x-try=2"})
+	if h, _ := kzR["Headers"].(map[string]any); code != 200 || h["x-zone"] != "east" || h["x-try"] != "2" {
+		t.Fatalf("headers form: %d, $kzR %v\n%s", code, kzR, k.Log())
+	}
+	code, _, _ = asyncQuery(t, k, "headers", "ok.x", `{"Event-Name":"h"}`, map[string]string{"X-Amqp-Headers": strings.Repeat("n", 300) + "=1"})
+	if code != 503 || !k.WaitLog(t, "AMQP header name of 300 bytes is too long", 2*time.Second) {
+		t.Fatalf("bad headers: %d\n%s", code, k.Log())
 	}
 
 	code, kzR, took := asyncQuery(t, k, "5", "slow.x", `{"Event-Name":"slow"}`, map[string]string{"X-Timeout-Ms": "300"})

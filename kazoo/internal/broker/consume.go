@@ -56,6 +56,7 @@ type Delivery struct {
 	Receipt
 	Exchange, RoutingKey string
 	Redelivered          bool
+	Properties           Properties
 	Body                 []byte
 	// Oversized is set when the body, empty here, was dropped unread for its size
 	// (Options.MaxBody).
@@ -213,7 +214,7 @@ func (c *Consumer) consumeOnce(s *Session, spec ConsumeSpec, handle func(*Delive
 	spec.report(ConsumerState{Phase: Consuming, Since: time.Now()})
 	for d := range deliveries {
 		dv := Delivery{Receipt: Receipt{ch: ch, Tag: d.DeliveryTag}, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
-			Redelivered: d.Redelivered, Body: d.Body}
+			Redelivered: d.Redelivered, Properties: propertiesOf(&d), Body: d.Body}
 		if len(d.Body) == 0 {
 			// an empty body may be one the connection dropped unread for its size
 			if o, ok := s.c.TakeOversized(d.ConsumerTag, d.DeliveryTag); ok {

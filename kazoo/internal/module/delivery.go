@@ -119,7 +119,8 @@ func (st *deliveryState) prepare(d *broker.Delivery) {
 		}
 		return
 	}
-	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true},
+	d.Body = nil // $kzE is body; only the properties are kept for $kzProps
+	st.w.push(Event{Kind: EventMessage, Route: route, Body: body, RoutingKey: []byte(d.RoutingKey), HasRoutingKey: true, Source: d},
 		&delivery{receipt: d.Receipt, afterRoute: !st.sub.NoAck && st.sub.WaitForConsumerAck, w: st.w,
 			exchange: d.Exchange, subscription: st.id})
 }

@@ -118,6 +118,9 @@ func (m *Module) query(exchange, routingKey, body, headers []byte, timeout time.
 // prepareQuery checks a request, picks a broker and builds the request in m.body.
 func (m *Module) prepareQuery(exchange, routingKey, body, headers []byte, timeout time.Duration) (*broker.Conn, broker.Message, string, error) {
 	var msg broker.Message
+	if _, isFlags := forkPublishFlags(headers); isFlags {
+		headers = nil // the fork's flags (kazoo_async_query's 6th argument): a query is always mandatory
+	}
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {
 		return nil, msg, "", err

@@ -18,13 +18,25 @@ const RouteCallback = abi.RouteCallback
 // Event is what a consumer worker's C thread does next.
 type Event struct {
 	Kind                  int
-	TIndex, TLabel, Route uint32 // async: the transaction and its route; message: Route
-	FailRoute             uint32 // async reply: the failure route, should the reply not fit
-	Handle                uint32 // message: what EventDone acknowledges
-	Body                  []byte // async: reply or failure reason; message: $kzE
-	Reply                 []byte // async failure: $kzR in the failure route (returned request)
-	RoutingKey            []byte // message: $kzRK
-	HasRoutingKey         bool   // false for connection events ($kzRK is $null)
+	TIndex, TLabel, Route uint32           // async: the transaction and its route; message: Route
+	FailRoute             uint32           // async reply: the failure route, should the reply not fit
+	Handle                uint32           // message: what EventDone acknowledges
+	Body                  []byte           // async: reply or failure reason; message: $kzE
+	Reply                 []byte           // async failure: $kzR in the failure route (returned request)
+	RoutingKey            []byte           // message: $kzRK
+	HasRoutingKey         bool             // false for connection events ($kzRK is $null)
+	Source                *broker.Delivery // message: the delivery, for $kzProps (nil for connection events)
+}
+
+// CurrentProperties appends the AMQP properties of the message whose event route runs now,
+// as JSON ($kzProps); false when no message's route runs (a connection event, an async
+// query's route).
+func (w *Worker) CurrentProperties(dst []byte) ([]byte, bool, error) {
+	if w.current == nil {
+		return dst, false, nil
+	}
+	b, err := w.current.PropertiesJSON(dst)
+	return b, err == nil, err
 }
 
 // Size is how many bytes of the C thread's buffer the event needs.
@@ -38,6 +50,10 @@ type Worker struct {
 	m      *Module
 	index  int // 1-based; worker 1 runs kazoo:mod-init and the connection events
 	notify int
+
+	// current is the delivery whose event route the C thread runs now (nil: none, or a
+	// connection event); only the C thread's calls touch it
+	current *broker.Delivery
 
 	mu      sync.Mutex
 	queue   []Event
@@ -119,6 +135,11 @@ func (w *Worker) push(ev Event, d *delivery) {
 // skipped: the broker redelivers it. A message of a subscription that acknowledges before
 // the route (no_ack, or wait_for_consumer_ack false) is acknowledged here.
 func (w *Worker) Take(limit int) (ev Event, size int, ok bool) {
+	defer func() {
+		if ok {
+			w.current = ev.Source
+		}
+	}()
 	w.mu.Lock()
 	for {
 		if len(w.queue) == 0 {
