@@ -37,4 +37,3 @@ func (c *Conn) DeclareExchange(x subscription.Exchange, bindings []subscription.
 		return status.Errorf(status.Timeout, "broker %s did not answer within %v", c.Broker.Masked(), timeout)
 	}
 }
-

@@ -57,6 +57,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	m.syncQuery, m.qcall = newCallState(&m.mu, "query", log), queryCall{m: m}
 	m.syncPublish, m.pcall = newCallState(&m.mu, "publish", log), publishCall{m: m}
 	opt.OnChange = m.connChanged
+	opt.OnRetry = m.connRetrying
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory
 	opt.OnReturn = m.returned
