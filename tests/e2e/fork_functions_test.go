@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,13 @@ modparam("kazoo", "amqp_query_timeout_sec", 3)
 modparam("kazoo", "amqp_connection", "{{.Extra.URL}}")
 modparam("kazoo", "amqp_connection", "zone=nowhere;amqp://guest:guest@127.0.0.1:1/")
 modparam("kazoo", "amqp_consumer_workers", 1)
+modparam("kazoo", "amqp_received_micro", 1)
+event_route[kazoo:mod-init] {
+	kazoo_subscribe('{"exchange": "kz_fork_ev", "type": "topic", "queue": "kz-fork-ts-q", "routing": "ev.#"}');
+}
+event_route[kazoo:consumer-event-fork-ts] {
+	xlog("L_NOTICE", "FORKTS $(kzE{kz.json,AMQP-Received}) $(kzE{kz.json,AMQP-Elapsed-Micro})\n");
+}
 event_route[kazoo:consumer-event-connection-message] {
 	xlog("L_NOTICE", "CONNMSG $(kzE{kz.json,zone}) $(kzE{kz.json,name}) $(kzE{kz.json,message})\n");
 }
@@ -39,6 +47,7 @@ request_route {
 	} else if ($hdr(X-Op) == "query") {
 		$var(rcq) = kazoo_query("kz_fork_q", "q.fork", '{"Event-Name": "q", "Msg-ID": "q-1"}', "2048", '{"x-q": "fork-arg"}');
 		append_to_reply("X-Q: $var(rcq) $(kzR{kz.json,Header-X-Q})\r\n");
+		append_to_reply("X-Received: $(kzR{kz.json,AMQP-Received})\r\n");
 		$var(rca) = kz_amqp_query("kz_fork_q", "q.alias", '{"Event-Name": "q", "Msg-ID": "q-2"}', "$var(reply)");
 		append_to_reply("X-Qa: $var(rca) $(var(reply){kz.json,Event-Name})\r\n");
 	} else if ($hdr(X-Op) == "declare") {
@@ -78,11 +87,13 @@ func TestForkFunctions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.ExchangeDeclare("kz_fork_src", "topic", false, false, false, false, nil); err != nil {
-		t.Fatal(err)
+	for _, x := range []string{"kz_fork_src", "kz_fork_ev"} {
+		if err := admin.ExchangeDeclare(x, "topic", false, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
-		for _, x := range []string{"kz_fork_declared", "kz_fork_alt", "kz_fork_orphan", "kz_fork_src"} {
+		for _, x := range []string{"kz_fork_declared", "kz_fork_alt", "kz_fork_orphan", "kz_fork_src", "kz_fork_ev"} {
 			_ = admin.ExchangeDelete(x, false, false)
 		}
 	})
@@ -127,6 +138,10 @@ func TestForkFunctions(t *testing.T) {
 		rep := sipRequest(t, k.SipPort(), "OPTIONS", "fork", map[string]string{"X-Op": "query"}, "")
 		if rep.Headers["x-q"] != "1 fork-arg" || rep.Headers["x-qa"] != "1 answer" {
 			t.Errorf("X-Q %q (want \"1 fork-arg\"), X-Qa %q (want \"1 answer\")\n%s", rep.Headers["x-q"], rep.Headers["x-qa"], k.Log())
+		}
+		// amqp_received_micro 1: the reply's AMQP-Received is now in microseconds
+		if us, err := strconv.ParseInt(rep.Headers["x-received"], 10, 64); err != nil || time.Since(time.UnixMicro(us)).Abs() > 5*time.Second {
+			t.Errorf("AMQP-Received %q is not now in microseconds", rep.Headers["x-received"])
 		}
 	})
 
@@ -178,6 +193,27 @@ func TestForkFunctions(t *testing.T) {
 		}
 		if n := len(re.FindAllString(k.Log(), -1)); n < 2 {
 			t.Errorf("%d connection-message events for zone nowhere, want 2 or more\n%s", n, k.Log())
+		}
+	})
+
+	// amqp_received_micro 1: a consumed message's AMQP-Received in microseconds, and
+	// AMQP-Elapsed-Micro from its AMQP timestamp (seconds here, as amqp091 sends it)
+	t.Run("received micro", func(t *testing.T) {
+		re := regexp.MustCompile(`FORKTS (\d+) (\d+)`)
+		deadline := time.Now().Add(10 * time.Second)
+		for re.FindStringSubmatch(k.Log()) == nil && time.Now().Before(deadline) {
+			_ = admin.PublishWithContext(t.Context(), "kz_fork_ev", "ev.1", false, false, amqp.Publishing{
+				Timestamp: time.Now(), Body: []byte(`{"Event-Category": "fork", "Event-Name": "ts"}`)})
+			time.Sleep(300 * time.Millisecond)
+		}
+		m := re.FindStringSubmatch(k.Log())
+		if m == nil {
+			t.Fatalf("no event with AMQP-Received and AMQP-Elapsed-Micro\n%s", k.Log())
+		}
+		us, _ := strconv.ParseInt(m[1], 10, 64)
+		elapsed, _ := strconv.ParseInt(m[2], 10, 64)
+		if time.Since(time.UnixMicro(us)).Abs() > 15*time.Second || elapsed > 5_000_000 {
+			t.Errorf("AMQP-Received %s, AMQP-Elapsed-Micro %s", m[1], m[2])
 		}
 	})
 
