@@ -26,10 +26,11 @@ modparam("kazoo", "amqp_connection", "zone=nowhere;amqp://guest:guest@127.0.0.1:
 modparam("kazoo", "amqp_consumer_workers", 1)
 modparam("kazoo", "amqp_received_micro", 1)
 event_route[kazoo:mod-init] {
-	kazoo_subscribe('{"exchange": "kz_fork_ev", "type": "topic", "queue": "kz-fork-ts-q", "routing": "ev.#"}');
+	kazoo_subscribe('{"name": "forkl", "exchange": "kz_fork_ev", "type": "topic", "queue": "kz-fork-ts-q", "routing": "ev.#"}');
 }
 event_route[kazoo:consumer-event-fork-ts] {
 	xlog("L_NOTICE", "FORKTS $(kzE{kz.json,AMQP-Received}) $(kzE{kz.json,AMQP-Elapsed-Micro})\n");
+	xlog("L_NOTICE", "FORKL $xavp(amqpc=>forkl) $xavp(amqpc=>forkl::local) $xavp(amqpc=>local::forkl) $xavp(amqpc=>forkl::error) $xavp(amqpc=>forkl::nowhere)\n");
 }
 event_route[kazoo:consumer-event-connection-message] {
 	xlog("L_NOTICE", "CONNMSG $(kzE{kz.json,zone}) $(kzE{kz.json,name}) $(kzE{kz.json,message})\n");
@@ -214,6 +215,12 @@ func TestForkFunctions(t *testing.T) {
 		elapsed, _ := strconv.ParseInt(m[2], 10, 64)
 		if time.Since(time.UnixMicro(us)).Abs() > 15*time.Second || elapsed > 5_000_000 {
 			t.Errorf("AMQP-Received %s, AMQP-Elapsed-Micro %s", m[1], m[2])
+		}
+		// the fork's listener keys of the named subscription "forkl", in the consumer that
+		// runs the route: one connection consuming it, in zone local; none in zone nowhere
+		// (not federated)
+		if !strings.Contains(k.Log(), "FORKL 1 1 1 0 <null>") {
+			t.Errorf("$xavp(amqpc) keys of listener forkl wrong:\n%s", k.Log())
 		}
 	})
 

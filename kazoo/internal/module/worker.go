@@ -279,9 +279,7 @@ func (m *Module) connChanged(c *broker.Conn, open bool, s *broker.Session, reaso
 	}
 	m.writeStatus()
 	m.RefreshRuntimeStatus()
-	if f := m.statusChanged.Load(); f != nil {
-		(*f)() // $xavp(amqpc) is fetched again
-	}
+	m.statusMoved()
 	if w := m.worker.Load(); w != nil {
 		w.connChanged(c, open, s, reason)
 	}
@@ -294,6 +292,14 @@ func (m *Module) connRetrying(c *broker.Conn, wait time.Duration) {
 		w.connMu.Lock()
 		w.connectionEvent("message", c, "", "reconnecting in "+strconv.FormatInt(wait.Milliseconds(), 10)+" ms")
 		w.connMu.Unlock()
+	}
+}
+
+// statusMoved tells the shim that AppendStatus's counters changed: $xavp(amqpc) is fetched
+// again before the next route.
+func (m *Module) statusMoved() {
+	if f := m.statusChanged.Load(); f != nil {
+		(*f)()
 	}
 }
 
