@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* bumped whenever a signature or a record layout below changes */
-#define KZ_ABI_VERSION 9
+#define KZ_ABI_VERSION 10
 
 /* len bytes of C memory at ptr: an input, or an area Go writes in place */
 typedef struct kz_bytes {
@@ -93,7 +93,9 @@ int32_t kzgo_init(kz_bytes_t cfg, int32_t log_fd, kz_buf_t *err);
 
 /*
  * Publish msg->payload (lenient JSON, normalised and completed by Go) to msg->exchange with
- * msg->routing_key, with msg->headers "k1=v1;k2=v2" (may be empty), in two calls so that
+ * msg->routing_key, with msg->headers "k1=v1;k2=v2" or a JSON object (may be empty) and
+ * msg->flags, the 2600hz fork's publish flags as the script wrote them (digits; empty:
+ * none; ignored by queries), in two calls so that
  * the process waits for the broker's confirm in C: kzgo_publish_start returns KZ_PENDING
  * when the message is sent (then poll msg->notify_fd, an eventfd Go writes at each confirm,
  * up to amqp_publish_timeout, and read it empty: when msg->outcome->ready, Go wrote the
@@ -105,7 +107,7 @@ int32_t kzgo_init(kz_bytes_t cfg, int32_t log_fd, kz_buf_t *err);
  */
 typedef struct kz_outcome kz_outcome_t;
 typedef struct kz_message {
-	kz_bytes_t exchange, routing_key, payload, headers;
+	kz_bytes_t exchange, routing_key, payload, headers, flags;
 	int32_t notify_fd;     /* the eventfd Go writes when the outcome is known */
 	kz_outcome_t *outcome; /* may be NULL */
 } kz_message_t;
@@ -227,6 +229,13 @@ int32_t kzgo_subscribe(kz_bytes_t desc, kz_buf_t *err);
 int32_t kzgo_subscribe_simple(kz_bytes_t exchange, kz_bytes_t type, kz_bytes_t queue,
 		kz_bytes_t routing_key, kz_buf_t *err);
 int32_t kzgo_unsubscribe(kz_bytes_t name, kz_buf_t *err);
+
+/*
+ * kazoo_declare_exchange(json), the 2600hz fork's: desc is its exchange description; the
+ * exchange is declared (and bound) now, from the calling process. KZ_OK once the broker
+ * declared it.
+ */
+int32_t kzgo_declare_exchange(kz_bytes_t desc, kz_buf_t *err);
 
 /*
  * The connection counters of this process for $xavp(amqpc): "name\0value\0" pairs (value in

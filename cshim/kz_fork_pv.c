@@ -1,6 +1,7 @@
 /*
  * kz_fork_pv.c - the pseudo-variables of 2600hz's fork that their configs (master, 5.x) use,
- * so those configs load: $knode, the node's name, and $ki, a per-process log tag.
+ * so those configs load: $knode, the node's name, $ki, a per-process log tag, and $kzTS,
+ * the time now.
  *
  * $knode is "kamailio@<node_hostname>", the Node key of every published payload.
  * $ki is a string each process keeps for its own log lines (the configs put it in their
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include "core/dprint.h"
 #include "core/pvar.h"
 #include "core/mem/mem.h"
@@ -75,4 +77,25 @@ int pv_set_ki(sip_msg_t *msg, pv_param_t *param, int op, pv_value_t *val)
 	ki.s = (char *)ki_buf;
 	ki.len = in.len;
 	return 0;
+}
+
+/* $kzTS: the current UTC time in RFC 3339 with nanoseconds, e.g.
+ * 2026-12-06T05:12:09.123456789Z, as the fork wrote it (log lines, payload timestamps).
+ * Formatted here: a Go call per read would cost more than the formatting. */
+int pv_get_kzTS(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static char buf[64];
+	struct timespec now;
+	struct tm tm;
+	str s;
+
+	if(clock_gettime(CLOCK_REALTIME, &now) < 0 || gmtime_r(&now.tv_sec, &tm) == NULL)
+		return pv_get_null(msg, param, res);
+	s.len = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ",
+			tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			(long)now.tv_nsec);
+	if(s.len < 0 || s.len >= (int)sizeof(buf))
+		return pv_get_null(msg, param, res);
+	s.s = buf;
+	return pv_get_strval(msg, param, res, &s);
 }

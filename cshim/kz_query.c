@@ -113,7 +113,7 @@ static int kz_query(sip_msg_t *msg, str *exchange, str *routing_key, str *payloa
 	deadline = kz_monotonic_ms() + timeout;
 	memset(&kz_outcome, 0, sizeof(kz_outcome));
 	q = (kz_query_t){{kz_bytes(exchange), kz_bytes(routing_key), kz_bytes(payload),
-							 kz_bytes(headers), kz_wait_fd(), &kz_outcome},
+							 kz_bytes(headers), kz_bytes(NULL), kz_wait_fd(), &kz_outcome},
 			timeout, kz_reply, kz_reply_cap};
 	rc = kzgo_query_start(&q, &kz_err);
 	while(rc == KZ_PENDING) { /* sent: wait in C for the reply */

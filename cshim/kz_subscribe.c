@@ -1,7 +1,7 @@
 /*
  * kz_subscribe.c - kazoo_subscribe(json), kazoo_subscribe(exchange, type, queue,
- * routing_key), kazoo_unsubscribe(name), and the RPC commands kazoo.subscribe /
- * kazoo.unsubscribe.
+ * routing_key), kazoo_unsubscribe(name), the RPC commands kazoo.subscribe /
+ * kazoo.unsubscribe, and the 2600hz fork's kazoo_declare_exchange(json).
  *
  * Unlike the C module, where kazoo_subscribe worked only in event_route[kazoo:mod-init],
  * they work in any route of any process, at any time: the description is checked in the
@@ -65,6 +65,16 @@ static int get_values(sip_msg_t *msg, char **params, str *out, int n, const char
 		}
 	}
 	return 0;
+}
+
+int w_kazoo_declare_exchange(sip_msg_t *msg, char *desc)
+{
+	str v;
+
+	if(get_values(msg, &desc, &v, 1, "kazoo_declare_exchange") < 0 || kz_go_ensure() < 0)
+		return -1;
+	kz_err.len = 0;
+	return result("kazoo_declare_exchange", kzgo_declare_exchange(kz_bytes(&v), &kz_err));
 }
 
 int w_kazoo_subscribe(sip_msg_t *msg, char *desc)

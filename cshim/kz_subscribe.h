@@ -8,6 +8,7 @@
 int w_kazoo_subscribe(sip_msg_t *msg, char *desc);
 int w_kazoo_subscribe4(sip_msg_t *msg, char *exchange, char *type, char *queue, char *rk);
 int w_kazoo_unsubscribe(sip_msg_t *msg, char *name);
+int w_kazoo_declare_exchange(sip_msg_t *msg, char *desc);
 int ki_kazoo_subscribe(sip_msg_t *msg, str *desc);
 int ki_kazoo_subscribe_simple(
 		sip_msg_t *msg, str *exchange, str *type, str *queue, str *routing_key);

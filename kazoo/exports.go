@@ -142,7 +142,7 @@ func kzgo_publish_start(msg *C.kz_message_t, errBuf *C.kz_buf_t) (rc C.int32_t) 
 		out = &pubOutcome
 	}
 	waiting, err := mod.StartPublish(bytesOf(msg.exchange), bytesOf(msg.routing_key),
-		bytesOf(msg.payload), bytesOf(msg.headers), int(msg.notify_fd), out)
+		bytesOf(msg.payload), bytesOf(msg.headers), bytesOf(msg.flags), int(msg.notify_fd), out)
 	if waiting {
 		return C.KZ_PENDING
 	}
@@ -359,6 +359,15 @@ func kzgo_subscribe(desc C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
 		return notRunning(errBuf)
 	}
 	return reply(mod.Subscribe(bytesOf(desc)), errBuf)
+}
+
+//export kzgo_declare_exchange
+func kzgo_declare_exchange(desc C.kz_bytes_t, errBuf *C.kz_buf_t) (rc C.int32_t) {
+	defer guard(errBuf, &rc)
+	if mod == nil {
+		return notRunning(errBuf)
+	}
+	return reply(mod.DeclareExchange(bytesOf(desc)), errBuf)
 }
 
 //export kzgo_subscribe_simple

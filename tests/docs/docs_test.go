@@ -636,11 +636,11 @@ func TestParsersOnTheShim(t *testing.T) {
 			t.Errorf("function %s not found", name)
 		}
 	}
-	if got := len(forms["kazoo_publish"]); got != 2 {
-		t.Errorf("kazoo_publish: %d forms, want 2 (3 and 4 arguments)", got)
+	if got := len(forms["kazoo_publish"]); got != 3 {
+		t.Errorf("kazoo_publish: %d forms, want 3 (3, 4 and 5 arguments)", got)
 	}
 	for _, c := range forms["kazoo_publish"] {
-		if strings.Join(c.Routes, "|") != "ANY_ROUTE" || (c.NArgs != 3 && c.NArgs != 4) {
+		if strings.Join(c.Routes, "|") != "ANY_ROUTE" || c.NArgs < 3 || c.NArgs > 5 {
 			t.Errorf("kazoo_publish parsed as %+v", c)
 		}
 	}
@@ -650,7 +650,7 @@ func TestParsersOnTheShim(t *testing.T) {
 		}
 	}
 
-	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK,kzProps,knode,ki" {
+	if strings.Join(e.PVs, ",") != "kzR,kzE,kzRK,kzProps,knode,ki,kzTS" {
 		t.Errorf("pseudo-variables %v", e.PVs)
 	}
 	kemi := map[string]bool{}

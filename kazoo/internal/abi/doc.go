@@ -9,4 +9,4 @@ package abi
 
 // Version is KZ_ABI_VERSION: bumped with every change of a signature or a layout of the
 // header (the shim refuses a Go side built with another one).
-const Version = 9
+const Version = 10

@@ -53,7 +53,11 @@ type Options struct {
 	// (open=true, s is the new session, for consumers) and after it was lost or a connect
 	// attempt failed (open=false, s nil, reason says why). It must not block: consumers
 	// start their own goroutines from it.
-	OnChange   func(c *Conn, open bool, s *Session, reason string)
+	OnChange func(c *Conn, open bool, s *Session, reason string)
+	// OnRetry, when set, is called from the connection's own goroutine before it waits to
+	// connect again (wait: how long), after a failed attempt or a lost connection. It must
+	// not block.
+	OnRetry    func(c *Conn, wait time.Duration)
 	TLS        *tls.Config // amqps:// connections
 	Persistent bool        // publish with delivery mode 2
 	Mandatory  bool        // publish with the mandatory flag (amqp_publish_mandatory)
@@ -243,7 +247,7 @@ func (c *Conn) maintain() {
 				c.log.Errorf("cannot connect to AMQP broker %s (attempt %d, retrying): %v", c.Broker.Masked(), failures, err)
 			}
 			c.changed(false, nil, err.Error())
-			if !c.sleep(c.opt.Reconnect.Delay(failures - 1)) {
+			if !c.sleep(c.retryAfter(c.opt.Reconnect.Delay(failures - 1))) {
 				return
 			}
 			continue
@@ -290,10 +294,18 @@ func (c *Conn) maintain() {
 		c.errors.Add(1)
 		c.changed(false, nil, reason)
 		c.log.Errorf("lost AMQP broker %s: %s; reconnecting", c.Broker.Masked(), reason)
-		if !c.sleep(c.opt.Reconnect.Delay(0)) {
+		if !c.sleep(c.retryAfter(c.opt.Reconnect.Delay(0))) {
 			return
 		}
 	}
+}
+
+// retryAfter tells Options.OnRetry of the wait before the next attempt, and returns it.
+func (c *Conn) retryAfter(wait time.Duration) time.Duration {
+	if c.opt.OnRetry != nil {
+		c.opt.OnRetry(c, wait)
+	}
+	return wait
 }
 
 func (c *Conn) changed(open bool, s *Session, reason string) {

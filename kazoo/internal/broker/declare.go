@@ -82,9 +82,9 @@ func formatArguments(args []subscription.Argument) string {
 
 func exchangeDeclare(ch *amqp.Channel, x subscription.Exchange) error {
 	if x.Passive {
-		return ch.ExchangeDeclarePassive(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
+		return ch.ExchangeDeclarePassive(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, amqp.Table(x.Arguments))
 	}
-	return ch.ExchangeDeclare(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, nil)
+	return ch.ExchangeDeclare(x.Name, x.Type, x.Durable, x.AutoDelete, x.Internal, false, amqp.Table(x.Arguments))
 }
 
 // DeclareExchanges declares the subscription's exchanges (not its queue) on a channel of

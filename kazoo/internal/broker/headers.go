@@ -15,11 +15,17 @@ const MaxShortString = 255
 // Headers are a message's AMQP headers.
 type Headers = amqp.Table
 
-// ParseHeaders reads the C module's header syntax "k1=v1;k2=v2" into AMQP headers (string
-// values). As in the C module, a pair without '=' or with an empty value is skipped.
+// ParseHeaders reads a message's AMQP headers in either form scripts write them. Text
+// starting with '{' is a JSON object, the 2600hz fork's "arguments" (see jsonHeaders);
+// anything else is the C module's "k1=v1;k2=v2" (string values), where, as in the C
+// module, a pair without '=' or with an empty value is skipped.
 func ParseHeaders(s []byte) (Headers, error) {
-	if len(bytes.TrimSpace(s)) == 0 {
+	trimmed := bytes.TrimSpace(s)
+	if len(trimmed) == 0 {
 		return nil, nil
+	}
+	if trimmed[0] == '{' {
+		return jsonHeaders(trimmed)
 	}
 	t := Headers{}
 	for _, pair := range bytes.Split(s, []byte{';'}) {

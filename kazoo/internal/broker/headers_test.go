@@ -23,3 +23,23 @@ func TestParseHeaders(t *testing.T) {
 		t.Error("a header name longer than a short string was accepted")
 	}
 }
+
+func TestParseHeadersJSON(t *testing.T) {
+	got, err := ParseHeaders([]byte(` {"s":"v","b":true,"i":42,"f":1.5,"n":null,"t":{"x":"y"},"a":[1,"two",null]} `))
+	want := Headers{"s": "v", "b": true, "i": int64(42), "f": 1.5, "t": Headers{"x": "y"}, "a": []any{int64(1), "two"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseHeaders(JSON) = %#v, %v; want %#v", got, err, want)
+	}
+	if got, err := ParseHeaders([]byte(`{}`)); err != nil || got != nil {
+		t.Errorf("ParseHeaders({}) = %v, %v; want nil, nil", got, err)
+	}
+	for _, bad := range []string{
+		`{"a":`, `{"a":1} x`, `{"` + strings.Repeat("k", MaxShortString+1) + `":1}`,
+		strings.Repeat(`{"a":`, maxHeaderDepth+2) + `1` + strings.Repeat(`}`, maxHeaderDepth+2),
+		`{"big":1e999}`,
+	} {
+		if _, err := ParseHeaders([]byte(bad)); err == nil {
+			t.Errorf("ParseHeaders(%.40q) was accepted", bad)
+		}
+	}
+}

@@ -42,6 +42,7 @@ type Config struct {
 	PublishPersistent bool // amqp_publish_persistent: delivery mode 2
 	SpoolMax          int  // amqp_spool_max: publishes kept per process while no broker is connected
 	PublishMandatory  bool // amqp_publish_mandatory: unroutable publishes come back as events
+	ReceivedMicro     bool // amqp_received_micro: the fork's µs AMQP-Received, AMQP-Elapsed-Micro
 	ConnectAtStart    bool // amqp_connect_at_start: every broker at start, not on demand
 }
 
@@ -211,6 +212,8 @@ func (c *Config) set(key, value string) error {
 		c.PublishPersistent = value != "0"
 	case "amqp_publish_mandatory":
 		c.PublishMandatory = value != "0"
+	case "amqp_received_micro":
+		c.ReceivedMicro = value != "0"
 	case "amqp_connect_at_start":
 		c.ConnectAtStart = value != "0"
 	case "amqp_spool_max":

@@ -30,7 +30,7 @@ func (w *Worker) runAsync(req AsyncRequest) {
 			Body: fmt.Appendf(nil, "kazoo_async_query to exchange '%s' with routing key '%s' failed: %v", req.Exchange, req.RoutingKey, err)}
 		var se *status.Error
 		if errors.As(err, &se) && se.Returned != nil {
-			ev.Reply = returnedPayload(sent, w.m.Cfg.PrimaryZone, se.Returned)
+			ev.Reply = returnedPayload(sent, w.m.Cfg.PrimaryZone, w.m.receivedAt(time.Now()), se.Returned)
 		}
 	}
 	w.push(ev, nil)

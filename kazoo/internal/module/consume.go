@@ -95,6 +95,7 @@ func (s *subscriptions) start() {
 }
 
 func (s *subscriptions) stopLocked(id string) {
+	defer s.w.m.statusMoved()
 	for bc, cc := range s.conns {
 		if c := cc.running[id]; c != nil {
 			c.Cancel()
@@ -106,6 +107,7 @@ func (s *subscriptions) stopLocked(id string) {
 
 // startLocked starts every assigned consumer that does not run yet.
 func (s *subscriptions) startLocked() {
+	defer s.w.m.statusMoved() // the named subscriptions' $xavp(amqpc) keys
 	if !s.ready {
 		return
 	}
@@ -150,6 +152,7 @@ func (s *subscriptions) connChanged(bc *broker.Conn, open bool, session *broker.
 			s.w.consumerGone(bc, id)
 		}
 		delete(s.conns, bc)
+		s.w.m.statusMoved()
 	}
 	if open {
 		s.conns[bc] = &connConsumers{session: session, running: map[string]*broker.Consumer{}}

@@ -57,6 +57,7 @@ func New(cfg *config.Config, log *klog.Logger) *Module {
 	m.syncQuery, m.qcall = newCallState(&m.mu, "query", log), queryCall{m: m}
 	m.syncPublish, m.pcall = newCallState(&m.mu, "publish", log), publishCall{m: m}
 	opt.OnChange = m.connChanged
+	opt.OnRetry = m.connRetrying
 	opt.Persistent = cfg.PublishPersistent
 	opt.Mandatory = cfg.PublishMandatory
 	opt.OnReturn = m.returned
@@ -83,7 +84,7 @@ func (m *Module) Close() { m.Pool.Close() }
 // are the same for a caller that waits in C). The slices are views of the caller's memory,
 // valid only during the call.
 func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
-	waiting, err := m.StartPublish(exchange, routingKey, body, headers, -1, nil)
+	waiting, err := m.StartPublish(exchange, routingKey, body, headers, nil, -1, nil)
 	if !waiting {
 		return err
 	}
@@ -104,12 +105,21 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 // true when it was sent: at each confirm, the outcome, once known, is written to out (may be
 // nil) and notifyFD (an eventfd of the calling process; -1: none) is written to;
 // FinishPublish collects the outcome when out did not get it. Otherwise err is the outcome
-// (also the Spooled status). The slices are views of the caller's memory, valid only
-// during the call.
-func (m *Module) StartPublish(exchange, routingKey, body, headers []byte, notifyFD int, out Outcome) (waiting bool, err error) {
-	flags, isFlags := forkPublishFlags(headers)
+// (also the Spooled status). headers are AMQP headers, or the fork's publish flags when
+// they are digits only (kazoo_publish/4); forkFlags are kazoo_publish/5's flags (digits or
+// empty). Of the flags only 2048, mandatory, is read. The slices are views of the caller's
+// memory, valid only during the call.
+func (m *Module) StartPublish(exchange, routingKey, body, headers, forkFlags []byte, notifyFD int, out Outcome) (waiting bool, err error) {
+	flags, isFlags := forkPublishFlags(headers) // kazoo_publish/4's fork form
 	if isFlags {
 		headers = nil
+	}
+	if len(bytes.TrimSpace(forkFlags)) > 0 { // kazoo_publish/5
+		n, ok := forkPublishFlags(forkFlags)
+		if !ok {
+			return false, status.Errorf(status.Argument, "publish flags %q are not a number (2048: mandatory)", forkFlags)
+		}
+		flags |= n
 	}
 	hdrs, err := m.checkRequest(exchange, routingKey, body, headers)
 	if err != nil {

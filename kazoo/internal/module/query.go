@@ -1,7 +1,6 @@
 package module
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -175,7 +174,7 @@ func (m *Module) acceptReply(conn *broker.Conn, reply []byte) error {
 	}
 	m.fields = append(m.fields[:0],
 		payload.Field{Key: "AMQP-Broker-Zone", Value: zone},
-		payload.Field{Key: "AMQP-Received", Value: strconv.FormatInt(time.Now().Unix(), 10), Raw: true})
+		payload.Field{Key: "AMQP-Received", Value: m.receivedAt(time.Now()), Raw: true})
 	if m.reply, perr = m.norm.AddMissing(m.reply[:0], m.strict, m.fields); perr != nil {
 		m.reply = m.reply[:0]
 		return status.Errorf(status.Rejected, "reply is not a JSON object: %v", perr)

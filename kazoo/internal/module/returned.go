@@ -16,7 +16,8 @@ import (
 // Event-Name "message_returned", Error-Code and Error-Reason. Stock configs read it in
 // $kzR in the failure route of kazoo_async_query (registrar-role.cfg) and in
 // event_route[kazoo:consumer-event-amqp-error-message-returned].
-func returnedPayload(body []byte, zone string, ret *status.Returned) []byte {
+// received is AMQP-Received's value (Module.receivedAt).
+func returnedPayload(body []byte, zone, received string, ret *status.Returned) []byte {
 	var n payload.Normalizer
 	strict, err := n.Normalize(nil, body)
 	if err != nil {
@@ -31,7 +32,7 @@ func returnedPayload(body []byte, zone string, ret *status.Returned) []byte {
 	}
 	members := []payload.Member{
 		{Key: "AMQP-Broker-Zone", Value: zone},
-		{Key: "AMQP-Received", Value: strconv.FormatInt(time.Now().Unix(), 10), Raw: true},
+		{Key: "AMQP-Received", Value: received, Raw: true},
 		original("Event-Category"),
 		original("Event-Name"),
 		{Key: "Event-Category", Value: "amqp_error"},
@@ -55,7 +56,7 @@ func (m *Module) returned(c *broker.Conn, r broker.Returned) {
 	}
 	m.count(counterReturned)
 	m.Log.Warnf("broker %s returned a message to exchange '%s' with routing key '%s': %d %s", c.Broker.Masked(), r.Exchange, r.RoutingKey, r.Code, r.Reason)
-	body := returnedPayload(r.Body, zone, &status.Returned{Code: r.Code, Reason: r.Reason})
+	body := returnedPayload(r.Body, zone, m.receivedAt(time.Now()), &status.Returned{Code: r.Code, Reason: r.Reason})
 	rec := append(append(append([]byte{ctlReturned}, r.RoutingKey...), 0), body...)
 	if err := m.sendControl(0, rec); err != nil {
 		m.Log.Errorf("cannot hand the returned message to kazoo consumer 1: %v", err)

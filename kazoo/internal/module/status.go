@@ -74,6 +74,9 @@ func (m *Module) AppendStatus(dst []byte) []byte {
 		dst = appendPair(dst, k.name, "", open)
 		dst = appendPair(dst, k.name, "::error", errors)
 	}
+	if w := m.worker.Load(); w != nil {
+		dst = w.subs.appendListenerStatus(dst)
+	}
 	return dst
 }
 

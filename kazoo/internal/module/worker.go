@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/abi"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
@@ -298,11 +300,27 @@ func (m *Module) connChanged(c *broker.Conn, open bool, s *broker.Session, reaso
 	}
 	m.writeStatus()
 	m.RefreshRuntimeStatus()
-	if f := m.statusChanged.Load(); f != nil {
-		(*f)() // $xavp(amqpc) is fetched again
-	}
+	m.statusMoved()
 	if w := m.worker.Load(); w != nil {
 		w.connChanged(c, open, s, reason)
+	}
+}
+
+// connRetrying is broker.Options.OnRetry: worker 1 runs the fork's connection-message
+// event, "reconnecting in <n> ms".
+func (m *Module) connRetrying(c *broker.Conn, wait time.Duration) {
+	if w := m.worker.Load(); w != nil && w.index == 1 {
+		w.connMu.Lock()
+		w.connectionEvent("message", c, "", "reconnecting in "+strconv.FormatInt(wait.Milliseconds(), 10)+" ms")
+		w.connMu.Unlock()
+	}
+}
+
+// statusMoved tells the shim that AppendStatus's counters changed: $xavp(amqpc) is fetched
+// again before the next route.
+func (m *Module) statusMoved() {
+	if f := m.statusChanged.Load(); f != nil {
+		(*f)()
 	}
 }
 

@@ -46,6 +46,15 @@ import (
 type Exchange struct {
 	Name, Type                             string
 	Passive, Durable, AutoDelete, Internal bool
+	// Arguments are exchange.declare arguments (kazoo_declare_exchange's "arguments", e.g.
+	// x-consistent-hash's hash-header); subscriptions have none.
+	Arguments map[string]any `json:",omitempty"`
+}
+
+// CheckExchange checks an exchange that will be declared (name, type) as kazoo_subscribe
+// checks its own; key names where it came from, for the message.
+func CheckExchange(key string, x Exchange) error {
+	return checkExchange(key+" name", key+" type", x)
 }
 
 // Queue is a queue.declare. An empty Name asks the broker to name the queue.
