@@ -18,6 +18,7 @@ type loadCall struct {
 	query bool
 	id    string
 	rc    string
+	took  time.Duration // the SIP request's, when measured
 }
 
 // durableQueue declares a durable quorum queue bound to a durable topic exchange through

@@ -23,12 +23,19 @@ const clusterFormTimeout = 60 * time.Second
 // directory; they share one Erlang cookie, which is what lets them talk.
 type RabbitCluster struct {
 	Nodes []*Rabbit
+	net   *rabbitNetwork // StartRabbitClusterNetns's: what Partition cuts
 }
 
 // StartRabbitCluster starts n private nodes, joins nodes 1..n-1 to node 0
 // (rabbitmqctl stop_app, join_cluster, start_app) and waits until every node
 // sees n running nodes. t.Cleanup stops them all.
 func StartRabbitCluster(t testing.TB, n int) *RabbitCluster {
+	t.Helper()
+	return startCluster(t, n, func(int) *nodePlace { return nil })
+}
+
+// startCluster is StartRabbitCluster with node i placed by place(i) (see newRabbit).
+func startCluster(t testing.TB, n int, place func(i int) *nodePlace) *RabbitCluster {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("harness: StartRabbitCluster: n = %d", n)
@@ -39,7 +46,7 @@ func StartRabbitCluster(t testing.TB, n int) *RabbitCluster {
 	cookie := strings.ToUpper(hex.EncodeToString(ck[:]))
 	c := &RabbitCluster{}
 	for i := 0; i < n; i++ {
-		r, err := newRabbit(t.TempDir(), nil)
+		r, err := newRabbit(t.TempDir(), nil, place(i))
 		if err == nil {
 			err = r.setCookie(cookie)
 		}

@@ -1,7 +1,12 @@
 package harness_test
 
 import (
+	"errors"
+	"net"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,4 +65,65 @@ func TestRabbitCluster(t *testing.T) {
 	c.Stop(t, 1)
 	c.Start(t, 1)
 	c.Nodes[1].Dial(t).Close()
+}
+
+// A node of a pause_minority cluster cut off from the others pauses (its AMQP listener
+// closes) while the others keep serving; healed, it runs again and the cluster is whole.
+// Afterwards neither its namespaces (with their veth pairs) nor its bridge are left.
+func TestRabbitClusterNetnsPartition(t *testing.T) {
+	var bridgeAddr string
+	namespacesBefore := netnsNames()
+	t.Run("cluster", func(t *testing.T) {
+		c := harness.StartRabbitClusterNetns(t, 3, "pause_minority")
+		ip := c.Nodes[2].IP()
+		bridgeAddr = ip[:strings.LastIndexByte(ip, '.')] + ".1/24"
+		begin := time.Now()
+		c.Partition(t, 2)
+		if !waitRefused(c.Nodes[2], 30*time.Second) {
+			t.Fatalf("node 2 still accepts AMQP 30 s after the partition\n%s", c.Nodes[2].Log())
+		}
+		t.Logf("node 2 paused (AMQP refused) %v after the partition", time.Since(begin).Round(time.Millisecond))
+		for _, i := range []int{0, 1} {
+			c.Nodes[i].Dial(t).Close()
+		}
+		begin = time.Now()
+		c.Heal(t)
+		t.Logf("cluster whole %v after the heal", c.WaitWhole(t, 60*time.Second).Round(time.Millisecond))
+		c.Nodes[2].Dial(t).Close()
+	})
+	if out, _ := exec.Command("ip", "-4", "-o", "addr", "show").CombinedOutput(); bridgeAddr != "" && strings.Contains(string(out), bridgeAddr) {
+		t.Errorf("the bridge with %s is still there:\n%s", bridgeAddr, out)
+	}
+	for ns := range netnsNames() {
+		if !namespacesBefore[ns] {
+			t.Errorf("network namespace %s is still there", ns)
+		}
+	}
+}
+
+// netnsNames are the named network namespaces of the machine.
+func netnsNames() map[string]bool {
+	names := map[string]bool{}
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			names[f[0]] = true
+		}
+	}
+	return names
+}
+
+// waitRefused waits until r's AMQP port refuses connections.
+func waitRefused(r *harness.Rabbit, timeout time.Duration) bool {
+	addr := net.JoinHostPort(r.IP(), strconv.Itoa(r.Port()))
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return true
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+	return false
 }

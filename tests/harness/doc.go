@@ -1,10 +1,14 @@
 // Package harness runs the real components needed by the end-to-end tests of
-// kazoo.so: a private RabbitMQ node or a cluster of them (StartRabbitCluster),
-// Kamailio (foreground or daemon mode) and sipp.
+// kazoo.so: a private RabbitMQ node or a cluster of them (StartRabbitCluster;
+// StartRabbitClusterNetns for one a test partitions), Kamailio (foreground or
+// daemon mode) and sipp.
 //
 // Rules the harness follows (and that callers can rely on):
 //
-//   - Everything listens on 127.0.0.1 only, on ports chosen by FreePort.
+//   - Everything listens on 127.0.0.1 only, on ports chosen by FreePort; the
+//     exception are the nodes of StartRabbitClusterNetns, each on a private
+//     10.x.y.z address in a network namespace of its own, joined by a bridge
+//     that the harness creates and removes.
 //   - Every process is started by the harness and stopped by PID (or by the
 //     process group the harness created), never by name. The system RabbitMQ
 //     (rabbit@localhost, port 5672) and its epmd are never touched.

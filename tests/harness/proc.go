@@ -111,8 +111,10 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
-func portOpen(port int) bool {
-	c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), 500*time.Millisecond)
+func portOpen(port int) bool { return portOpenAt("127.0.0.1", port) }
+
+func portOpenAt(ip string, port int) bool {
+	c, err := net.DialTimeout("tcp4", net.JoinHostPort(ip, strconv.Itoa(port)), 500*time.Millisecond)
 	if err != nil {
 		return false
 	}
@@ -135,14 +137,19 @@ func startWatchdog(pgid int, removeOnDeath ...string) (*watchdog, error) {
 	if pgid <= 1 || pgid == syscall.Getpgrp() {
 		return nil, fmt.Errorf("refusing watchdog for process group %d", pgid)
 	}
+	// dash's kill wants "-9 -PGID" (it rejects "-KILL -- -PGID").
+	return startShellWatchdog(`kill -9 -"$1" 2>/dev/null; shift; [ $# -eq 0 ] || rm -rf -- "$@"`,
+		append([]string{strconv.Itoa(pgid)}, removeOnDeath...)...)
+}
+
+// startShellWatchdog is a watchdog that runs the shell commands onDeath, with args as $1...,
+// when the test binary dies.
+func startShellWatchdog(onDeath string, args ...string) (*watchdog, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	// dash's kill wants "-9 -PGID" (it rejects "-KILL -- -PGID").
-	cmd := exec.Command("/bin/sh", append([]string{"-c",
-		`trap '' INT TERM HUP; read x; kill -9 -"$1" 2>/dev/null; shift; [ $# -eq 0 ] || rm -rf -- "$@"`,
-		"kz-watchdog", strconv.Itoa(pgid)}, removeOnDeath...)...)
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `trap '' INT TERM HUP; read x; ` + onDeath, "kz-watchdog"}, args...)...)
 	cmd.Stdin = r
 	if err := cmd.Start(); err != nil {
 		r.Close()

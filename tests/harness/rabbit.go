@@ -40,6 +40,8 @@ const (
 type Rabbit struct {
 	mu       sync.Mutex
 	node     string
+	ip       string // the address it listens on (127.0.0.1 unless it has a network namespace)
+	netns    string // its network namespace ("": the harness's own)
 	port     int
 	distPort int
 	tlsPort  int       // 0: no TLS listener
@@ -61,7 +63,7 @@ type Rabbit struct {
 // accepts AMQP connections. t.Cleanup stops it.
 func StartRabbit(t testing.TB) *Rabbit {
 	t.Helper()
-	r, err := newRabbit(t.TempDir(), nil)
+	r, err := newRabbit(t.TempDir(), nil, nil)
 	if err != nil {
 		t.Fatalf("harness: StartRabbit: %v", err)
 	}
@@ -93,7 +95,7 @@ func StartRabbitTLS(t testing.TB, f TLSFiles) *Rabbit {
 	if f.CA == "" || f.Cert == "" || f.Key == "" {
 		t.Fatalf("harness: StartRabbitTLS: CA, Cert and Key are all needed")
 	}
-	r, err := newRabbit(t.TempDir(), &f)
+	r, err := newRabbit(t.TempDir(), &f, nil)
 	if err != nil {
 		t.Fatalf("harness: StartRabbitTLS: %v", err)
 	}
@@ -128,7 +130,7 @@ func SharedRabbit(t testing.TB) *Rabbit {
 		if err != nil {
 			t.Fatalf("harness: SharedRabbit: %v", err)
 		}
-		r, err := newRabbit(dir, nil)
+		r, err := newRabbit(dir, nil, nil)
 		if err == nil {
 			r.removeOnDeath = true
 			var d time.Duration
@@ -166,8 +168,9 @@ func StopShared() {
 	}
 }
 
-// newRabbit prepares a node in dir; tlsf adds a TLS listener.
-func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
+// newRabbit prepares a node in dir; tlsf adds a TLS listener; place (nil: 127.0.0.1 of the
+// harness's own network namespace) puts it in a network namespace of its own.
+func newRabbit(dir string, tlsf *TLSFiles, place *nodePlace) (*Rabbit, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -194,11 +197,18 @@ func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 	_, _ = rand.Read(rnd[:])
 	r := &Rabbit{
 		node:     "kztest-" + hex.EncodeToString(rnd[:]) + "@localhost",
+		ip:       "127.0.0.1",
 		port:     port,
 		distPort: distPort,
 		tlsPort:  tlsPort,
 		tls:      tlsf,
 		dir:      dir,
+	}
+	access := "loopback_users.guest = true\n" // guest allowed, from loopback only (the default)
+	if place != nil {
+		r.node = "kztest-" + hex.EncodeToString(rnd[:]) + "@" + place.ip
+		r.ip, r.netns = place.ip, place.netns
+		access = place.confLines()
 	}
 	home := filepath.Join(dir, "home")
 	for _, d := range []string{home, filepath.Join(dir, "log"), filepath.Join(dir, "mnesia")} {
@@ -216,13 +226,13 @@ func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 			verify, failNoCert = "verify_peer", "true"
 		}
 		tlsConf = fmt.Sprintf(
-			"listeners.ssl.1 = 127.0.0.1:%d\n"+
+			"listeners.ssl.1 = %s:%d\n"+
 				"ssl_options.cacertfile = %s\n"+
 				"ssl_options.certfile = %s\n"+
 				"ssl_options.keyfile = %s\n"+
 				"ssl_options.verify = %s\n"+
 				"ssl_options.fail_if_no_peer_cert = %s\n",
-			tlsPort, tlsf.CA, tlsf.Cert, tlsf.Key, verify, failNoCert)
+			r.ip, tlsPort, tlsf.CA, tlsf.Cert, tlsf.Key, verify, failNoCert)
 	}
 	files := map[string]string{
 		filepath.Join(home, ".erlang.cookie"): cookie,
@@ -230,10 +240,9 @@ func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 		// NODENAME=rabbit@localhost (the system node) and must not be sourced.
 		filepath.Join(dir, "rabbitmq-env.conf"): "# private test node: nothing here\n",
 		filepath.Join(dir, "rabbitmq.conf"): fmt.Sprintf(
-			"listeners.tcp.1 = 127.0.0.1:%d\n"+
-				"loopback_users.guest = true\n"+ // guest allowed, from loopback only (the default)
+			"listeners.tcp.1 = %s:%d\n"+access+
 				"disk_free_limit.absolute = 1MB\n"+ // no disk alarm on a crowded /tmp
-				"log.file.level = info\n"+tlsConf, port),
+				"log.file.level = info\n"+tlsConf, r.ip, port),
 		filepath.Join(dir, "enabled_plugins"): "[].\n", // no management plugin, no port 15672
 	}
 	for p, c := range files {
@@ -245,7 +254,7 @@ func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 			return nil, err
 		}
 	}
-	r.env = rabbitEnv(map[string]string{
+	env := map[string]string{
 		"HOME":                                home,
 		"LANG":                                "C.UTF-8",
 		"LC_ALL":                              "C.UTF-8",
@@ -267,7 +276,11 @@ func newRabbit(dir string, tlsf *TLSFiles) (*Rabbit, error) {
 		"RABBITMQ_CTL_ERL_ARGS": "-dist_listen false",
 		"ERL_EPMD_ADDRESS":      "127.0.0.1",
 		"ERL_CRASH_DUMP":        filepath.Join(dir, "erl_crash.dump"),
-	})
+	}
+	if place != nil {
+		place.setEnv(env)
+	}
+	r.env = rabbitEnv(env)
 	return r, nil
 }
 
@@ -297,16 +310,20 @@ func rabbitEnv(set map[string]string) []string {
 	return env
 }
 
-// URL is amqp://guest:guest@127.0.0.1:<port>/.
-func (r *Rabbit) URL() string { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", r.port) }
+// URL is amqp://guest:guest@<IP>:<port>/.
+func (r *Rabbit) URL() string { return fmt.Sprintf("amqp://guest:guest@%s:%d/", r.ip, r.port) }
 
-// TLSURL is amqps://guest:guest@127.0.0.1:<TLS port>/ ("" without a TLS listener).
+// TLSURL is amqps://guest:guest@<IP>:<TLS port>/ ("" without a TLS listener).
 func (r *Rabbit) TLSURL() string {
 	if r.tlsPort == 0 {
 		return ""
 	}
-	return fmt.Sprintf("amqps://guest:guest@127.0.0.1:%d/", r.tlsPort)
+	return fmt.Sprintf("amqps://guest:guest@%s:%d/", r.ip, r.tlsPort)
 }
+
+// IP is the address the node listens on: 127.0.0.1, or its address in its network
+// namespace (StartRabbitClusterNetns).
+func (r *Rabbit) IP() string { return r.ip }
 
 // TLSPort is the port of the TLS listener (0: none).
 func (r *Rabbit) TLSPort() int { return r.tlsPort }
@@ -314,7 +331,8 @@ func (r *Rabbit) TLSPort() int { return r.tlsPort }
 // Port is the AMQP port.
 func (r *Rabbit) Port() int { return r.port }
 
-// Node is the Erlang node name (kztest-<hex>@localhost).
+// Node is the Erlang node name (kztest-<hex>@localhost, or kztest-<hex>@<IP> in a network
+// namespace).
 func (r *Rabbit) Node() string { return r.node }
 
 // PID is the beam.smp PID of the running node (0 when not running).
@@ -385,7 +403,7 @@ func (r *Rabbit) start() (time.Duration, error) {
 	}
 	defer console.Close()
 	fmt.Fprintf(console, "==== harness: starting %s at %s\n", r.node, begin.Format(time.RFC3339Nano))
-	cmd := exec.Command(rabbitServerBin)
+	cmd := r.command(rabbitServerBin)
 	// detached=1 makes the rabbitmq-server script `exec erl` instead of running
 	// it as a background job of a signal-forwarding shell: the PID we start
 	// *is* beam.smp (erl and erlexec exec too), so we own and can wait for it.
@@ -432,7 +450,7 @@ func (r *Rabbit) start() (time.Duration, error) {
 		if pid := readPidFile(pidFile); pid > 0 {
 			if c, err := amqp.DialConfig(r.URL(), amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)}); err == nil {
 				c.Close()
-				if r.tlsPort != 0 && !portOpen(r.tlsPort) {
+				if r.tlsPort != 0 && !r.portOpen(r.tlsPort) {
 					if time.Now().After(deadline) {
 						return fail("TLS listener not open on port %d within %v", r.tlsPort, rabbitStartTimeout)
 					}
@@ -453,6 +471,18 @@ func (r *Rabbit) start() (time.Duration, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// command runs bin in the node's network namespace, if it has one: `ip netns exec` execs
+// bin in place, so the PID the harness starts is still bin's own.
+func (r *Rabbit) command(bin string, args ...string) *exec.Cmd {
+	if r.netns == "" {
+		return exec.Command(bin, args...)
+	}
+	return exec.Command("ip", append([]string{"netns", "exec", r.netns, bin}, args...)...)
+}
+
+// portOpen tells whether the node's address accepts TCP connections on port.
+func (r *Rabbit) portOpen(port int) bool { return portOpenAt(r.ip, port) }
 
 func readPidFile(path string) int {
 	b, err := os.ReadFile(path)
@@ -511,10 +541,10 @@ func (r *Rabbit) stop(sig syscall.Signal) error {
 	if !r.waitExitLocked(timeout) {
 		errs = append(errs, fmt.Errorf("beam %d still running %v after %v; SIGKILLed", r.pid, timeout, sig))
 	}
-	if !waitUntil(5*time.Second, func() bool { return !portOpen(r.port) }) {
+	if !waitUntil(5*time.Second, func() bool { return !r.portOpen(r.port) }) {
 		errs = append(errs, fmt.Errorf("port %d still open after the node exited", r.port))
 	}
-	if r.tlsPort != 0 && !waitUntil(5*time.Second, func() bool { return !portOpen(r.tlsPort) }) {
+	if r.tlsPort != 0 && !waitUntil(5*time.Second, func() bool { return !r.portOpen(r.tlsPort) }) {
 		errs = append(errs, fmt.Errorf("TLS port %d still open after the node exited", r.tlsPort))
 	}
 	r.reapLocked()
