@@ -47,7 +47,7 @@ type Options struct {
 	ConnectTimeout time.Duration
 	WriteTimeout   time.Duration // bound on every socket write (the publish timeout)
 	ConnectionName string        // shown by rabbitmqctl list_connections
-	Node           string        // kamailio@<node_hostname>, for reply queue names
+	Node           string        // kamailio@<node_hostname>, for reply queue names and Server-IDs
 	Reconnect      Retry         // the waits between connect attempts (zero: reconnectRetry)
 	// OnChange, when set, is called from the connection's own goroutine after it opened
 	// (open=true, s is the new session, for consumers) and after it was lost or a connect
@@ -111,6 +111,9 @@ type Conn struct {
 	// repliesMu orders keepReplies' changes of repliesReady with the end of its connection
 	repliesMu sync.Mutex
 
+	// the Server-ID of publishes and its queue (serverid.go)
+	serverID, serverIDQueue string
+
 	stop chan struct{}
 }
 
@@ -142,6 +145,7 @@ func newIdleConn(b config.Broker, opt Options, log *klog.Logger, replies *replyR
 	c := &Conn{Broker: b, opt: opt, log: log, firstDone: make(chan struct{}),
 		stop: make(chan struct{}), replies: replies,
 		replyQueue: fmt.Sprintf("%s-%d-%d", opt.Node, os.Getpid(), b.ID)}
+	c.serverID, c.serverIDQueue = serverIDNames(opt.Node, b.ID)
 	c.setState(Idle)
 	return c
 }

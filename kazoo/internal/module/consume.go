@@ -30,8 +30,9 @@ type subscriptions struct {
 }
 
 type connConsumers struct {
-	session *broker.Session
-	running map[string]*broker.Consumer // by subscription ID
+	session  *broker.Session
+	running  map[string]*broker.Consumer // by subscription ID
+	serverID *broker.Consumer            // the queue of the Server-ID of publishes (serverid.go)
 }
 
 func newSubscriptions(w *Worker) *subscriptions {
@@ -112,6 +113,9 @@ func (s *subscriptions) startLocked() {
 		return
 	}
 	for bc, cc := range s.conns {
+		if cc.serverID == nil {
+			cc.serverID = s.consumeServerID(bc, cc.session)
+		}
 		for _, sub := range s.list {
 			id := sub.ID()
 			if cc.running[id] != nil || !s.assigned(sub, bc) {
@@ -150,6 +154,9 @@ func (s *subscriptions) connChanged(bc *broker.Conn, open bool, session *broker.
 		for id, c := range cc.running {
 			c.Cancel()
 			s.w.consumerGone(bc, id)
+		}
+		if cc.serverID != nil {
+			cc.serverID.Cancel()
 		}
 		delete(s.conns, bc)
 		s.w.m.statusMoved()

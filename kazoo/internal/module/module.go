@@ -5,6 +5,7 @@ package module
 
 import (
 	"bytes"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,8 +46,13 @@ type Module struct {
 
 // New prepares the broker connections of this process: they connect when first needed,
 // or at once (in the background) with amqp_connect_at_start.
-func New(cfg *config.Config, log *klog.Logger) *Module {
+func New(cfg *config.Config, log *klog.Logger) *Module { return newModule(cfg, log, nil) }
+
+// newModule is New with dial, when not nil, opening the byte streams to the brokers
+// (tests: amqpfake).
+func newModule(cfg *config.Config, log *klog.Logger, dial func(network, addr string) (net.Conn, error)) *Module {
 	opt := broker.Options{
+		Dial:           dial,
 		Heartbeat:      cfg.HeartbeatFor(),
 		ConnectTimeout: cfg.ConnectTimeout,
 		WriteTimeout:   cfg.PublishTimeout,
@@ -101,7 +107,7 @@ func (m *Module) Publish(exchange, routingKey, body, headers []byte) error {
 }
 
 // StartPublish begins kazoo_publish: payload in the lenient JSON dialect, completed with
-// App-Name, App-Version, Node and Msg-ID where absent, is sent to be confirmed. waiting is
+// App-Name, App-Version, Node, Msg-ID and Server-ID where absent, is sent to be confirmed. waiting is
 // true when it was sent: at each confirm, the outcome, once known, is written to out (may be
 // nil) and notifyFD (an eventfd of the calling process; -1: none) is written to;
 // FinishPublish collects the outcome when out did not get it. Otherwise err is the outcome
@@ -128,7 +134,7 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers, forkFlags []b
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.syncPublish.begin()
-	if err := m.complete(body); err != nil {
+	if err := m.normalize(body); err != nil {
 		return false, err
 	}
 	var notify func()
@@ -136,7 +142,7 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers, forkFlags []b
 		notify = m.syncPublish.notifier(notifyFD)
 	}
 	deadline := time.Now().Add(m.Cfg.PublishTimeout)
-	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs, Body: m.body,
+	msg := broker.Message{Exchange: string(exchange), RoutingKey: string(routingKey), Headers: hdrs,
 		Mandatory: flags&forkMandatory != 0}
 	var conn *broker.Conn
 	spoolable := true
@@ -148,10 +154,18 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers, forkFlags []b
 		msg.RoutingKey = rk
 		spoolable = false // it must go through that broker, now
 	} else if m.spool != nil && m.spool.pending() {
-		return false, m.spool.offer(msg) // behind what waits in the spool
+		return false, m.spoolCompleted(msg) // behind what waits in the spool
 	} else if conn, err = m.Pool.Pick(deadline); err != nil {
-		return false, m.spoolIfNoBroker(msg, err)
+		if m.spool == nil || status.CodeOf(err) != status.NoBroker {
+			return false, err
+		}
+		return false, m.spoolCompleted(msg)
 	}
+	// the Server-ID names the broker the message goes through: a reply comes back there
+	if err := m.complete(conn.ServerID()); err != nil {
+		return false, err
+	}
+	msg.Body = m.body
 	p, err := conn.StartPublish(msg, notify)
 	if err != nil {
 		if !spoolable {
@@ -162,6 +176,16 @@ func (m *Module) StartPublish(exchange, routingKey, body, headers, forkFlags []b
 	m.pcall.p, m.pcall.msg, m.pcall.spoolable = p, msg, spoolable
 	m.syncPublish.started(&m.pcall, out)
 	return true, nil
+}
+
+// spoolCompleted spools msg with the payload normalize checked, completed without a
+// Server-ID: the spool adds the one of the broker that finally sends it.
+func (m *Module) spoolCompleted(msg broker.Message) error {
+	if err := m.complete(""); err != nil {
+		return err
+	}
+	msg.Body = m.body
+	return m.spool.offer(msg)
 }
 
 // FinishPublish collects the outcome of the publish StartPublish sent: done false while
@@ -256,14 +280,28 @@ func consumerRoute(rk []byte) (id int, rest string, ok bool) {
 	return id, string(tail), true
 }
 
-// complete normalises body into m.body and adds the Kazoo default fields.
-func (m *Module) complete(body []byte) error {
+// normalize checks body, a JSON object in the lenient dialect, and normalises it into
+// m.strict for complete.
+func (m *Module) normalize(body []byte) error {
 	var err error
 	if m.strict, err = m.norm.Normalize(m.strict[:0], body); err != nil {
 		return status.Errorf(status.Argument, "payload is not valid JSON: %v", err)
 	}
+	if m.strict[0] != '{' { // Normalize drops what precedes the value
+		return status.Errorf(status.Argument, "payload must be a JSON object: %v", payload.ErrNotObject)
+	}
+	return nil
+}
+
+// complete builds m.body: m.strict with the Kazoo default fields and, unless serverID is
+// "", Server-ID added where absent.
+func (m *Module) complete(serverID string) error {
 	m.msgID = payload.NewMsgID(m.msgID[:0])
 	m.fields = m.defaultFields(string(m.msgID))
+	if serverID != "" {
+		m.fields = append(m.fields, payload.Field{Key: "Server-ID", Value: serverID})
+	}
+	var err error
 	if m.body, err = m.norm.AddMissing(m.body[:0], m.strict, m.fields); err != nil {
 		return status.Errorf(status.Argument, "payload must be a JSON object: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
+	"github.com/kazoo-so/kazoo-go/kazoo/internal/payload"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/status"
 )
 
@@ -14,13 +15,23 @@ import (
 // it, so the order of a process's publishes is kept across an outage. What the broker
 // refuses when the spool is flushed (an exchange deleted meanwhile) is logged and dropped:
 // the script that published it got 2 long ago.
+//
+// A spooled message's Server-ID, unless the script set its own, is set when it is sent,
+// to the one of the broker that sends it (Conn.ServerID): a reply comes back there.
 type spool struct {
 	m   *Module
 	max int
 
-	mu       sync.Mutex
-	items    []broker.Message
-	flushing bool
+	mu        sync.Mutex
+	items     []spooled
+	flushing  bool
+	offerNorm payload.Normalizer // guarded by mu
+	flushNorm payload.Normalizer // the flushing goroutine's
+}
+
+type spooled struct {
+	msg         broker.Message
+	ownServerID bool // the Server-ID is the module's to set (the script set none)
 }
 
 // offer spools msg (its body is copied): a Spooled status, or a SpoolFull error when the
@@ -32,7 +43,7 @@ func (s *spool) offer(msg broker.Message) error {
 		return status.Errorf(status.SpoolFull, "no AMQP broker connected and the publish spool is full (amqp_spool_max %d)", s.max)
 	}
 	msg.Body = append([]byte(nil), msg.Body...)
-	s.items = append(s.items, msg)
+	s.items = append(s.items, spooled{msg: msg, ownServerID: s.ownServerID(msg.Body)})
 	if !s.flushing {
 		s.flushing = true
 		go s.flush()
@@ -55,20 +66,55 @@ func (s *spool) flush() {
 			s.mu.Unlock()
 			return
 		}
-		msg := s.items[0]
+		item := s.items[0]
 		s.mu.Unlock()
-		err := s.m.Pool.Publish(msg, time.Now().Add(s.m.Cfg.PublishTimeout))
+		err := s.send(item)
 		var se *status.Error
 		if err != nil && errors.As(err, &se) && (se.Code == status.NoBroker || se.Code == status.Timeout) {
 			time.Sleep(100 * time.Millisecond) // not sent: keep it first in line
 			continue
 		}
 		if err != nil {
-			s.m.Log.Errorf("spooled publish to exchange '%s' with routing key '%s' dropped: %v", msg.Exchange, msg.RoutingKey, err)
+			s.m.Log.Errorf("spooled publish to exchange '%s' with routing key '%s' dropped: %v", item.msg.Exchange, item.msg.RoutingKey, err)
 		}
 		s.mu.Lock()
-		s.items[0] = broker.Message{}
+		s.items[0] = spooled{}
 		s.items = s.items[1:]
 		s.mu.Unlock()
 	}
+}
+
+// ownServerID tells whether body's Server-ID is the module's: none (the spool sets it when
+// it sends the message), or the one a broker's publish added before that broker was lost.
+func (s *spool) ownServerID(body []byte) bool {
+	sid, ok := s.offerNorm.TopLevelText(body, "Server-ID")
+	if !ok {
+		return true
+	}
+	for _, c := range s.m.Pool.Conns() {
+		if sid == c.ServerID() {
+			return true
+		}
+	}
+	return false
+}
+
+// send publishes item through the first open broker, with that broker's Server-ID unless
+// the script set its own, and waits for the confirm.
+func (s *spool) send(item spooled) error {
+	deadline := time.Now().Add(s.m.Cfg.PublishTimeout)
+	c, err := s.m.Pool.Pick(deadline)
+	if err != nil {
+		return err
+	}
+	msg := item.msg
+	if item.ownServerID {
+		// a spooled body is the module's completed payload: Set cannot fail on it
+		body, err := s.flushNorm.Set(nil, msg.Body, []payload.Member{{Key: "Server-ID", Value: c.ServerID()}})
+		if err != nil {
+			return status.Errorf(status.Internal, "BUG: spooled payload: %v", err)
+		}
+		msg.Body = body
+	}
+	return c.Publish(msg, deadline)
 }
