@@ -72,9 +72,12 @@ func TestRabbitCluster(t *testing.T) {
 // Afterwards neither its namespaces (with their veth pairs) nor its bridge are left.
 func TestRabbitClusterNetnsPartition(t *testing.T) {
 	var bridgeAddr string
-	namespacesBefore := netnsNames()
+	var made []string // this cluster's namespaces: other test binaries may have their own
 	t.Run("cluster", func(t *testing.T) {
 		c := harness.StartRabbitClusterNetns(t, 3, "pause_minority")
+		for _, r := range c.Nodes {
+			made = append(made, r.Netns())
+		}
 		ip := c.Nodes[2].IP()
 		bridgeAddr = ip[:strings.LastIndexByte(ip, '.')] + ".1/24"
 		begin := time.Now()
@@ -94,8 +97,9 @@ func TestRabbitClusterNetnsPartition(t *testing.T) {
 	if out, _ := exec.Command("ip", "-4", "-o", "addr", "show").CombinedOutput(); bridgeAddr != "" && strings.Contains(string(out), bridgeAddr) {
 		t.Errorf("the bridge with %s is still there:\n%s", bridgeAddr, out)
 	}
-	for ns := range netnsNames() {
-		if !namespacesBefore[ns] {
+	left := netnsNames()
+	for _, ns := range made {
+		if left[ns] {
 			t.Errorf("network namespace %s is still there", ns)
 		}
 	}

@@ -325,6 +325,9 @@ func (r *Rabbit) TLSURL() string {
 // namespace (StartRabbitClusterNetns).
 func (r *Rabbit) IP() string { return r.ip }
 
+// Netns is the network namespace the node runs in ("": the harness's own).
+func (r *Rabbit) Netns() string { return r.netns }
+
 // TLSPort is the port of the TLS listener (0: none).
 func (r *Rabbit) TLSPort() int { return r.tlsPort }
 

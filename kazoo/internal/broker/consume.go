@@ -58,9 +58,6 @@ type Delivery struct {
 	Redelivered          bool
 	Properties           Properties
 	Body                 []byte
-	// Timestamp is the message's AMQP timestamp property as sent: a number (seconds by
-	// the AMQP spec; 2600hz's fork sent microseconds), 0 when absent.
-	Timestamp int64
 	// Oversized is set when the body, empty here, was dropped unread for its size
 	// (Options.MaxBody).
 	Oversized *Oversized
@@ -218,9 +215,6 @@ func (c *Consumer) consumeOnce(s *Session, spec ConsumeSpec, handle func(*Delive
 	for d := range deliveries {
 		dv := Delivery{Receipt: Receipt{ch: ch, Tag: d.DeliveryTag}, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 			Redelivered: d.Redelivered, Properties: propertiesOf(&d), Body: d.Body}
-		if !d.Timestamp.IsZero() {
-			dv.Timestamp = d.Timestamp.Unix() // amqp091 reads the field as seconds: its number
-		}
 		if len(d.Body) == 0 {
 			// an empty body may be one the connection dropped unread for its size
 			if o, ok := s.c.TakeOversized(d.ConsumerTag, d.DeliveryTag); ok {

@@ -21,6 +21,16 @@ type Properties struct {
 	Headers                      amqp.Table
 }
 
+// TimestampNumber is the timestamp property as sent: a number (seconds by the AMQP spec;
+// 2600hz's fork sent microseconds), 0 when absent. amqp091 reads the field as seconds, so
+// its Unix() is that number.
+func (p *Properties) TimestampNumber() int64 {
+	if p.Timestamp.IsZero() {
+		return 0
+	}
+	return p.Timestamp.Unix()
+}
+
 func propertiesOf(d *amqp.Delivery) Properties {
 	return Properties{ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
 		DeliveryMode: d.DeliveryMode, Priority: d.Priority, CorrelationID: d.CorrelationId,

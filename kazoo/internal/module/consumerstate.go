@@ -85,24 +85,30 @@ func (c *consumerStates) of(sub string) []consumerStatus {
 // line comes once), and every change goes to worker 1 for kazoo.subscriptions.
 func (s *subscriptions) consumerState(bc *broker.Conn, sub subscription.Subscription, prev *broker.ConsumerPhase, st broker.ConsumerState) {
 	w := s.w
-	logs := w.index == 1 || !sub.Shared()
-	switch {
-	case st.Phase == broker.Cancelled:
-		w.m.count(counterCancelled)
-		if logs {
-			w.m.Log.Errorf("subscription %s on broker %s: %s; declaring and consuming it again in %v",
-				sub.ID(), bc.Broker.Masked(), st.Reason, st.Next.Sub(st.Since).Round(time.Millisecond))
-		}
-	case st.Phase == broker.Consuming && *prev == broker.Cancelled && logs:
-		w.m.Log.Infof("subscription %s on broker %s: consuming again", sub.ID(), bc.Broker.Masked())
-	}
-	*prev = st.Phase
+	w.reportCancel(bc, "subscription "+sub.ID(), w.index == 1 || !sub.Shared(), prev, st)
 	cs := consumerStatus{Worker: w.index, Broker: bc.Broker.ID, State: st.Phase.String(),
 		Since: st.Since.UTC().Format(time.RFC3339), Reason: st.Reason}
 	if !st.Next.IsZero() {
 		cs.Next = st.Next.UTC().Format(time.RFC3339Nano)
 	}
 	w.sendConsumerRecord(consumerRecord{Sub: sub.ID(), Status: cs})
+}
+
+// reportCancel counts a broker-side cancel of the consumer named what on bc and, when logs
+// (one worker speaks for a queue every worker consumes), logs it and the recovery after it.
+// prev is the phase reported last, updated here.
+func (w *Worker) reportCancel(bc *broker.Conn, what string, logs bool, prev *broker.ConsumerPhase, st broker.ConsumerState) {
+	switch {
+	case st.Phase == broker.Cancelled:
+		w.m.count(counterCancelled)
+		if logs {
+			w.m.Log.Errorf("%s on broker %s: %s; declaring and consuming it again in %v",
+				what, bc.Broker.Masked(), st.Reason, st.Next.Sub(st.Since).Round(time.Millisecond))
+		}
+	case st.Phase == broker.Consuming && *prev == broker.Cancelled && logs:
+		w.m.Log.Infof("%s on broker %s: consuming again", what, bc.Broker.Masked())
+	}
+	*prev = st.Phase
 }
 
 // consumerGone tells worker 1 that a consumer stopped by this worker (unsubscribed, or its

@@ -100,8 +100,10 @@ func (st *deliveryState) prepare(d *broker.Delivery) {
 	st.members = append(st.members[:0],
 		payload.Member{Key: "AMQP-Broker-Zone", Value: st.zone},
 		payload.Member{Key: "AMQP-Received", Value: m.receivedAt(now), Raw: true})
-	if us, ok := elapsedMicro(now, d.Timestamp); ok && m.Cfg.ReceivedMicro {
-		st.members = append(st.members, payload.Member{Key: "AMQP-Elapsed-Micro", Value: strconv.FormatInt(us, 10), Raw: true})
+	if m.Cfg.ReceivedMicro {
+		if us, ok := elapsedMicro(now, d.Properties.TimestampNumber()); ok {
+			st.members = append(st.members, payload.Member{Key: "AMQP-Elapsed-Micro", Value: strconv.FormatInt(us, 10), Raw: true})
+		}
 	}
 	if sid, ok := st.norm.TopLevelString(st.strict, "Server-ID"); ok {
 		if sid == "" {

@@ -2,7 +2,6 @@ package module
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/broker"
 	"github.com/kazoo-so/kazoo-go/kazoo/internal/subscription"
@@ -25,19 +24,9 @@ func (s *subscriptions) consumeServerID(bc *broker.Conn, session *broker.Session
 }
 
 // serverIDState logs what the broker did to the Server-ID queue's consumer: a cancel (the
-// queue deleted, its node down) and the recovery, once, from worker 1 (every worker sees
-// the same). Failures to declare or consume are logged where they are retried.
+// queue deleted, its node down; replies sent to it meanwhile are lost) and the recovery,
+// once, from worker 1 (every worker sees the same). Failures to declare or consume are
+// logged where they are retried.
 func (s *subscriptions) serverIDState(bc *broker.Conn, sub subscription.Subscription, prev *broker.ConsumerPhase, st broker.ConsumerState) {
-	w := s.w
-	switch {
-	case st.Phase == broker.Cancelled:
-		w.m.count(counterCancelled)
-		if w.index == 1 {
-			w.m.Log.Errorf("Server-ID queue %s on broker %s: %s; replies sent to %s meanwhile are lost; declaring and consuming it again in %v",
-				sub.Queue.Name, bc.Broker.Masked(), st.Reason, bc.ServerID(), st.Next.Sub(st.Since).Round(time.Millisecond))
-		}
-	case st.Phase == broker.Consuming && *prev == broker.Cancelled && w.index == 1:
-		w.m.Log.Infof("Server-ID queue %s on broker %s: consuming again", sub.Queue.Name, bc.Broker.Masked())
-	}
-	*prev = st.Phase
+	s.w.reportCancel(bc, "Server-ID queue "+sub.Queue.Name, s.w.index == 1, prev, st)
 }
